@@ -1,0 +1,26 @@
+"""Architecture builders, each taking a method, an input shape and a class count.
+
+    from bnnkit.models import build_model
+    model = build_model("lenet", "bnn", input_shape=(28, 28, 1), num_classes=10)
+"""
+
+from __future__ import annotations
+
+from bnnkit.errors import UnsupportedModelError
+from bnnkit.models.lenet import lenet
+
+ARCHITECTURES = {"lenet": lenet}
+
+
+def build_model(arch: str, method="bnn", input_shape=(28, 28, 1), num_classes=10,
+                **options):
+    """Build architecture ``arch`` for ``method``; extra options go to the method/builder."""
+    if arch not in ARCHITECTURES:
+        raise UnsupportedModelError(
+            f"unknown architecture {arch!r}; choose one of: {', '.join(sorted(ARCHITECTURES))}"
+        )
+    return ARCHITECTURES[arch](method, input_shape=tuple(input_shape),
+                               num_classes=num_classes, **options)
+
+
+__all__ = ["ARCHITECTURES", "build_model"]
