@@ -1,0 +1,1 @@
+"""The ``bnnkit`` command line: one module per subcommand, each thin."""
