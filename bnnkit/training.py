@@ -207,19 +207,23 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     import tensorflow as tf
 
     run_dir = Path(run_dir)
-    config = _prepare_run_dir(run_dir, config, resume, overwrite)
+    if resume:
+        config = _prepare_run_dir(run_dir, config, resume, overwrite)
+    # Validate everything before the run folder is created or replaced.
     if config.strategy not in STRATEGIES:
         raise UnsupportedModelError(
             f"unknown strategy {config.strategy!r}; choose one of {', '.join(STRATEGIES)}"
         )
+    method = get_method(config.method, **config.method_options)
+    if dataset is None:
+        dataset = load_run_dataset(config)
+    if not resume:
+        _prepare_run_dir(run_dir, config, resume, overwrite)
     tf.keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    if dataset is None:
-        dataset = load_run_dataset(config)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    method = get_method(config.method, **config.method_options)
     recipe = recipe_for(method.name)
     epochs = config.epochs if config.epochs is not None else recipe["epochs"]
     strategy = make_strategy(config.strategy)
