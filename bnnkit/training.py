@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from bnnkit.data import Dataset, load_dataset
-from bnnkit.errors import OutputExistsError, UnsupportedModelError
+from bnnkit.errors import InvalidInputError, OutputExistsError, UnsupportedModelError
 from bnnkit.methods import get_method
 from bnnkit.models import build_model
 from bnnkit.recipes import recipe_for
@@ -153,9 +153,9 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, overwrite
     config_path = run_dir / CONFIG_FILE
     if resume:
         if not config_path.is_file():
-            raise OutputExistsError(
+            raise InvalidInputError(
                 f"cannot resume: {run_dir} holds no {CONFIG_FILE}; start a new run without --resume"
-            ) if run_dir.exists() else _missing_run(run_dir)
+            )
         return TrainConfig.from_json(config_path)
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
@@ -169,14 +169,6 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, overwrite
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(config_path, asdict(config))
     return config
-
-
-def _missing_run(run_dir: Path):
-    from bnnkit.errors import BnnkitError
-
-    error = BnnkitError(f"cannot resume: {run_dir} does not exist")
-    error.exit_code = 2
-    return error
 
 
 def load_run_dataset(config: TrainConfig) -> Dataset:
