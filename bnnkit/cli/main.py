@@ -23,6 +23,7 @@ COMMANDS = [
     "convert",
     "evaluate",
     "demo",
+    "predict",
 ]
 
 

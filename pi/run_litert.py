@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Run a ``litert``-target bnnkit bundle on a Raspberry Pi (or any CPU) with ``ai-edge-litert``.
+
+    python pi/run_litert.py BUNDLE IMAGE... [--top-k 3] [--json] [--threads N]
+
+Same output as ``bnnkit predict`` (text, or the same ``--json`` document), without TensorFlow:
+it needs ``ai-edge-litert`` (Google's stock TFLite runtime; ``tflite-runtime`` is used if that
+is what is installed), numpy, Pillow, and the ``bnnkit`` package installed with ``--no-deps``,
+whose :mod:`bnnkit.imaging` (image -> tensor) and :mod:`bnnkit.cli.predict` (bundle reading,
+ranking, output) are reused as they are, so a Pi preprocesses images exactly as the x86 host.
+See docs/raspberry-pi.md.
+
+Bundles of the ``lce`` and ``int8`` targets hold Larq Compute Engine ops (``LceBconv2d``...)
+that a stock runtime does not have: run them with LCE's ``lce_benchmark_model`` or an
+LCE-built interpreter (docs/raspberry-pi.md). This runner refuses them with that advice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+try:
+    import bnnkit  # noqa: F401  (no TensorFlow is imported: bnnkit/__init__ only sets a variable)
+    from bnnkit.cli import predict as bp
+    from bnnkit.errors import BnnkitError, InvalidModelFileError, UnsupportedModelError
+except ImportError as error:  # pragma: no cover - an install problem, reported plainly
+    sys.exit(f"run_litert: cannot import bnnkit ({error}); install it without its training "
+             "dependencies: pip install --no-deps ./bnnkit (see docs/raspberry-pi.md)")
+
+
+def load_interpreter_class():
+    """``ai_edge_litert``'s Interpreter, else ``tflite_runtime``'s (the same API)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+        return Interpreter, "ai-edge-litert"
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime.interpreter import Interpreter
+        return Interpreter, "tflite-runtime"
+    except ImportError:
+        raise SystemExit("run_litert: no TFLite runtime; pip install ai-edge-litert") from None
+
+
+class LiteRTRunner:
+    """One ``.tflite`` on the stock runtime: ``predict(float32 [1,H,W,C]) -> float scores``.
+
+    An int8/uint8 input or output is (de)quantized with the tensor's scale and zero point:
+    ``q = round(x / scale) + zero_point``, ``x = (q - zero_point) * scale``.
+    """
+
+    def __init__(self, model_path, num_threads: int | None = None):
+        interpreter_class, self.runtime = load_interpreter_class()
+        try:
+            with open(model_path, "rb") as handle:
+                content = handle.read()
+            self.interpreter = interpreter_class(model_content=content, num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as error:
+            message = str(error)
+            if "Lce" in message or "custom op" in message.lower():
+                raise UnsupportedModelError(
+                    f"{model_path} holds Larq Compute Engine ops that {self.runtime} does not "
+                    "have; run it with LCE's lce_benchmark_model or an LCE interpreter "
+                    "(docs/raspberry-pi.md)") from None
+            raise InvalidModelFileError(f"{model_path}: not a model {self.runtime} can load "
+                                        f"({message.splitlines()[0] if message else error})") \
+                from None
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.input_shape = [int(d) for d in self.input["shape"]]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        dtype = np.dtype(self.input["dtype"])
+        if dtype.kind in "iu":
+            scale, zero_point = self.input["quantization"]
+            info = np.iinfo(dtype)
+            x = np.clip(np.round(x / scale) + zero_point, info.min, info.max).astype(dtype)
+        self.interpreter.set_tensor(self.input["index"], x)
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self.output["index"])
+        if np.dtype(y.dtype).kind in "iu":
+            scale, zero_point = self.output["quantization"]
+            y = (y.astype(np.float32) - zero_point) * scale
+        return np.asarray(y, dtype=np.float32).reshape(-1)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="run_litert.py", description="Top-k classes of images on a litert-target bundle "
+                                          "(or a stock .tflite) with ai-edge-litert.")
+    parser.add_argument("model", metavar="BUNDLE_OR_TFLITE")
+    parser.add_argument("images", metavar="IMAGE", nargs="+")
+    parser.add_argument("--top-k", type=int, default=3, metavar="K")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, metavar="N")
+    args = parser.parse_args(argv)
+    try:
+        model_path, spec = bp.resolve_model(args.model)
+        if spec is not None and spec.runtime == "lce":
+            raise UnsupportedModelError(
+                f"{args.model} is a {spec.target!r}-target bundle that needs the LCE runtime; "
+                "run it with lce_benchmark_model or an LCE interpreter (docs/raspberry-pi.md), "
+                "or export a 'litert' bundle for this runner")
+        bp.check_images_exist(args.images)
+        runner = LiteRTRunner(model_path, args.threads)
+        if spec is None:
+            spec = bp.bare_model_spec(model_path, runner.input_shape)
+        elif runner.input_shape[1:] != list(spec.input["shape"])[1:]:
+            raise InvalidModelFileError(
+                f"{args.model}: metadata.json says input shape {spec.input['shape']} but the "
+                f"model takes {runner.input_shape}")
+        results = bp.predict_files(runner.predict, spec, args.images, args.top_k)
+    except BnnkitError as error:
+        if os.environ.get("BNNKIT_DEBUG"):
+            raise
+        print(f"run_litert: error: {error}", file=sys.stderr)
+        return error.exit_code
+    if args.json:
+        print(json.dumps(bp.to_report(spec, results, runner.runtime), indent=2))
+    else:
+        for note in spec.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(bp.format_text(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
