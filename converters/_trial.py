@@ -1,0 +1,76 @@
+"""Trial run of a ``.tflite`` in a child process (used by :mod:`converters.guard`).
+
+Standalone on purpose: it imports only numpy and LCE's TFLite interpreter extension (a full
+TFLite runtime with the LCE ops registered), not TensorFlow, so it starts in a fraction of a
+second. A corrupt model that crashes the interpreter kills this process, not the caller.
+
+    python _trial.py MODEL.tflite [lce|stock]   -> exit 0 and "ok", or a non-zero exit
+
+``stock`` (models without LCE ops) uses ``ai_edge_litert``'s interpreter when installed, else
+``tf.lite.Interpreter``.
+"""
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+
+
+def load_lite_interpreter():
+    spec = importlib.util.find_spec("larq_compute_engine")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("larq_compute_engine is not installed")
+    folder = os.path.join(list(spec.submodule_search_locations)[0], "tflite", "python")
+    for name in os.listdir(folder):
+        if name.startswith("interpreter_wrapper_lite") and name.endswith((".so", ".pyd")):
+            module_spec = importlib.util.spec_from_file_location(
+                "interpreter_wrapper_lite", os.path.join(folder, name))
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            return module.LiteInterpreter
+    raise ImportError(f"no interpreter_wrapper_lite extension in {folder}")
+
+
+def stock_predict(data: bytes):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    interpreter = Interpreter(model_content=data)
+    interpreter.allocate_tensors()
+    for detail in interpreter.get_input_details():
+        shape = [max(1, int(d)) for d in detail["shape"]]
+        interpreter.set_tensor(detail["index"], np.zeros(shape, dtype=detail["dtype"]))
+    interpreter.invoke()
+    return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+
+
+def main(path: str, runtime: str = "lce") -> int:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if runtime == "stock":
+        return check_outputs(stock_predict(data))
+    interpreter = load_lite_interpreter()(data, 1, False, True, False)
+    inputs = []
+    for shape, dtype in zip(interpreter.input_shapes, interpreter.input_types):
+        shape = [1] + [max(1, int(d)) for d in list(shape)[1:]]
+        inputs.append(np.zeros(shape, dtype=np.dtype(dtype)))
+    return check_outputs(interpreter.predict(inputs))
+
+
+def check_outputs(outputs) -> int:
+    for output in outputs:
+        output = np.asarray(output)
+        if output.dtype.kind == "f" and not np.all(np.isfinite(output)):
+            print("non-finite outputs on a zero input", file=sys.stderr)
+            return 3
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))

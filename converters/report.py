@@ -1,0 +1,54 @@
+"""``conversion.json`` and the short table ``bnnkit convert`` prints.
+
+The report is a plain dict (JSON-serializable); :func:`format_table` renders it.
+"""
+
+from __future__ import annotations
+
+REPORT_FORMAT_VERSION = 1
+
+
+def _mb(size) -> str:
+    if size is None:
+        return "-"
+    return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
+
+
+def format_table(report: dict) -> str:
+    """A short human-readable summary of a conversion report."""
+    agreement = report.get("agreement") or {}
+    lines = [
+        f"target            {report['target']}  (runtime: {report['runtime']}, "
+        f"kernel options: {_options(report.get('kernel_options', {}))})",
+        f"model file        {report.get('model_path', report.get('model_file'))}  "
+        f"sha256 {report['sha256'][:12]}...",
+        f"size              {_mb(report['size_bytes'])}  vs float {_mb(report.get('float_size_bytes'))}"
+        + (f"  ({report['float_size_ratio']:.1f}x smaller)"
+           if report.get("float_size_ratio") else ""),
+        f"binary MACs       {report['macs']['binary_fraction']:.1%} run on binary kernels "
+        f"({report['macs']['binary_macs']:,} binary / {report['macs']['float_macs']:,} float "
+        "per image)",
+        "ops               " + ", ".join(f"{name} x{count}" for name, count in
+                                         report["op_histogram"].items()),
+    ]
+    if agreement:
+        lines.append(f"Keras vs TFLite   top-1 agreement {agreement['top1_agreement']:.2%}, max abs "
+                     f"diff {agreement['max_abs_diff']:.2e} on {agreement['n']} "
+                     f"{agreement.get('data', 'images')}")
+    accuracy = report.get("accuracy")
+    if accuracy:
+        lines.append(f"accuracy          Keras {accuracy['keras']:.2%}, TFLite "
+                     f"{accuracy['tflite']:.2%} on {accuracy['n']} images")
+    int8 = report.get("int8")
+    if int8 and int8.get("qat_epochs"):
+        lines.append(f"QAT fine-tuning   {int8['qat_epochs']} epoch(s) on {int8['qat_images']} "
+                     "images")
+    for layer in report.get("float_layers", []):
+        lines.append(f"stays float       {layer['layer']}: {layer['reason']}")
+    for warning in report.get("warnings", []):
+        lines.append(f"warning           {warning}")
+    return "\n".join(lines)
+
+
+def _options(options: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in options.items()) or "-"

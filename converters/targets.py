@@ -1,0 +1,174 @@
+"""The conversion targets: Keras model -> ``.tflite`` bytes.
+
+* ``lce``: ``larq_compute_engine.convert_keras_model``: binary convs become ``LceBconv2d``
+  (with ``LceQuantize`` in front), real-valued layers stay float32.
+* ``int8``: LCE binary layers plus int8 real-valued layers. The real-valued conv/dense layers
+  are annotated for quantization-aware training with tensorflow-model-optimization
+  (``quantize_annotate_layer`` then ``quantize_apply``); their fake-quant ranges are
+  calibrated (a forward pass in training mode, batch-norm frozen) and optionally fine-tuned
+  for a few epochs; then the LCE converter emits int8 ``CONV_2D``/``FULLY_CONNECTED`` around
+  the ``LceBconv2d`` ops.
+* ``litert``: stock TFLite builtin ops only, for any stock runtime (Android's Maven
+  ``tensorflow-lite``, ``ai-edge-litert``, ``tf.lite.Interpreter``). The stock
+  ``TFLiteConverter`` folds each quantizer applied to a constant kernel into its constant
+  value (``+-1``, or ``+-alpha`` per channel), and the quantizers applied to activations
+  become builtin ops (``SIGN``, ``ADD``, ``MUL``...). Weights are then stored as int8 with
+  per-channel scales (dynamic-range quantization): a binary kernel ``+-alpha_c`` is exactly
+  ``+-127`` times the scale ``alpha_c / 127``, so binary weights are stored exactly.
+  Real-valued weights are rounded to int8 as well.
+
+Also here: the same model converted in float (stock converter, no optimization), the size
+reference of every report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+
+import numpy as np
+
+from bnnkit.errors import UnsupportedModelError
+from converters.flatbuffer import read_flatbuffer
+
+TARGETS = ("lce", "int8", "litert")
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise UnsupportedModelError(f"unknown target {target!r}; choose one of: "
+                                    f"{', '.join(TARGETS)}")
+    return target
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the converters' Python-side logging and printing (C++ logs stay)."""
+    previous = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    level = logging.getLogger("tensorflow").level
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.getLogger("tensorflow").setLevel(level)
+        if previous is None:
+            os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+        else:
+            os.environ["TF_CPP_MIN_LOG_LEVEL"] = previous
+
+
+def _conversion_failed(target, error):
+    message = str(error).strip().splitlines()
+    detail = message[-1][:400] if message else type(error).__name__
+    return UnsupportedModelError(f"the {target} converter could not convert this model: "
+                                 f"{detail}")
+
+
+def convert_lce(model) -> bytes:
+    import larq_compute_engine as lce
+
+    try:
+        with _quiet():
+            return bytes(lce.convert_keras_model(model))
+    except Exception as error:  # the MLIR converter raises many types
+        raise _conversion_failed("lce", error) from error
+
+
+def convert_float(model) -> bytes:
+    """The same model, converted by the stock converter in float32 (size reference)."""
+    import tensorflow as tf
+
+    try:
+        with _quiet():
+            return bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    except Exception as error:
+        raise _conversion_failed("float (stock)", error) from error
+
+
+def convert_litert(model) -> bytes:
+    """Stock builtin ops only, weights int8 (dynamic-range quantization)."""
+    import tensorflow as tf
+
+    try:
+        with _quiet():
+            converter = tf.lite.TFLiteConverter.from_keras_model(model)
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+            data = bytes(converter.convert())
+    except Exception as error:
+        raise _conversion_failed("litert", error) from error
+    custom = read_flatbuffer(data).custom_ops
+    if custom:
+        raise UnsupportedModelError(f"the litert conversion produced custom ops "
+                                    f"{', '.join(custom)}; it must use builtin ops only")
+    return data
+
+
+def _annotate_real_layers(model):
+    """Clone ``model`` with every real-valued conv/dense layer annotated for QAT."""
+    import tensorflow as tf
+    import tensorflow_model_optimization as tfmot
+
+    from converters.macs import is_linear_layer, layer_bits
+
+    annotated = []
+
+    def annotate(layer):
+        clone = layer.__class__.from_config(layer.get_config())
+        if is_linear_layer(layer) and layer_bits(layer)[:2] == (32, 32) \
+                and type(layer) in (tf.keras.layers.Conv2D, tf.keras.layers.Dense,
+                                    tf.keras.layers.DepthwiseConv2D):
+            annotated.append(layer.name)
+            return tfmot.quantization.keras.quantize_annotate_layer(clone)
+        return clone
+
+    clone = tf.keras.models.clone_model(model, clone_function=annotate)
+    clone.set_weights(model.get_weights())
+    return clone, annotated
+
+
+def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
+                 learning_rate: float = 1e-4, batch_size: int = 64):
+    """Return ``(qat_model, info)``: the QAT model the ``int8`` target converts.
+
+    # Arguments
+        model: the trained Keras model.
+        calibration_x: images (float32, normalized) used to calibrate the int8 ranges.
+        qat_data: ``(x, y)`` training data for the optional fine-tuning.
+        qat_epochs: epochs of QAT fine-tuning (0: calibrate ranges only).
+    """
+    import tensorflow as tf
+    import tensorflow_model_optimization as tfmot
+
+    from bnnkit.serialization import custom_objects
+
+    annotated_model, annotated = _annotate_real_layers(model)
+    if not annotated:
+        raise UnsupportedModelError("the int8 target found no real-valued Conv2D/Dense layer "
+                                    "to quantize; use --target lce")
+    try:
+        with tfmot.quantization.keras.quantize_scope(custom_objects()):
+            qat_model = tfmot.quantization.keras.quantize_apply(annotated_model)
+    except Exception as error:
+        raise _conversion_failed("int8 (tfmot quantize_apply)", error) from error
+    for layer in qat_model.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.trainable = False  # calibration/fine-tuning must not move BN statistics
+    calibration_x = np.asarray(calibration_x, np.float32)
+    for start in range(0, len(calibration_x), batch_size):
+        qat_model(calibration_x[start:start + batch_size], training=True)
+    info = {"annotated_layers": annotated, "calibration_images": int(len(calibration_x)),
+            "qat_epochs": 0}
+    if qat_epochs and qat_data is not None:
+        x, y = qat_data
+        qat_model.compile(tf.keras.optimizers.Adam(learning_rate),
+                          "sparse_categorical_crossentropy", metrics=["accuracy"])
+        qat_model.fit(np.asarray(x, np.float32), np.asarray(y), batch_size=batch_size,
+                      epochs=int(qat_epochs), verbose=0)
+        info.update(qat_epochs=int(qat_epochs), qat_images=int(len(x)),
+                    qat_learning_rate=learning_rate)
+    return qat_model, info
