@@ -10,13 +10,20 @@
 #   2. extracts Debian 12 (bookworm) arm64 packages python3.11 + libstdc++6 into
 #      $BNNKIT_QEMU_DIR/rootfs (default ~/.cache/bnnkit-qemu, outside the repository).
 #      `--variant=extract` unpacks the .debs without running their maintainer scripts, so no
-#      binfmt_misc registration and no chroot are needed: binaries run with
-#      `qemu-aarch64-static -L ROOTFS ROOTFS/usr/bin/python3.11`;
+#      binfmt_misc registration is needed: qemu-aarch64-static is copied into the root and
+#      binaries run as `chroot ROOTFS /usr/bin/qemu-aarch64-static /usr/bin/python3.11 ...`
+#      (see run.sh). A chroot, not `qemu-aarch64-static -L ROOTFS`: with -L, paths missing in the
+#      root fall through to the x86 host's, and ai-edge-litert 2.3.0 then segfaults while
+#      creating its Interpreter (measured here); inside the chroot it runs;
 #   3. installs the aarch64 wheels of pi/requirements.txt into ROOTFS/opt/bnnkit-site with the host's
 #      pip (`--platform manylinux_*_aarch64 --target`), Pillow pinned to the host venv's version so
 #      that images decode identically on both sides.
 # tools/qemu/verify.sh then runs the Pi runner there and compares with `bnnkit predict` on x86.
 set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+    echo "[qemu-setup] needs root (apt-get, mmdebstrap --mode=root, chroot)" >&2
+    exit 2
+fi
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -33,11 +40,6 @@ start=$(date +%s)
 
 # 1. host tools
 if ! command -v qemu-aarch64-static >/dev/null || ! command -v mmdebstrap >/dev/null; then
-    if [ "$(id -u)" != 0 ]; then
-        log "qemu-user-static and mmdebstrap are missing; install them as root:"
-        log "  apt-get update && apt-get install -y qemu-user-static mmdebstrap"
-        exit 2
-    fi
     log "installing qemu-user-static and mmdebstrap with apt-get"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
@@ -82,8 +84,11 @@ else
     log "aarch64 wheels already installed in $SITE"
 fi
 
+install -m 755 "$(command -v qemu-aarch64-static)" "$ROOTFS/usr/bin/qemu-aarch64-static"
+
 # check
-qemu-aarch64-static -L "$ROOTFS" -E PYTHONPATH="$SITE" "$ROOTFS/usr/bin/python3.11" -c '
+chroot "$ROOTFS" /usr/bin/qemu-aarch64-static -E PYTHONPATH=/opt/bnnkit-site \
+    /usr/bin/python3.11 -c '
 import platform, numpy, PIL
 from ai_edge_litert.interpreter import Interpreter
 print("[qemu-setup] ok:", platform.machine(), "python", platform.python_version(),
