@@ -24,6 +24,7 @@ COMMANDS = [
     "evaluate",
     "demo",
     "predict",
+    "export_android",
 ]
 
 
