@@ -1,0 +1,188 @@
+r"""Real layer inputs for data-driven binarization: im2col patches and their Gram matrix.
+
+BWNH and SBD fit binary weights so that a layer's *outputs* on real data stay close to the
+float layer's. A convolution with kernel \(W \in \mathbb{R}^{d \times d \times c \times T}\)
+is a matrix product on its input patches (im2col): with \(X \in \mathbb{R}^{S \times M}\)
+holding \(M\) patches of \(S = d\,d\,c\) values as columns and
+\(W \in \mathbb{R}^{S \times T}\) the reshaped kernel, the layer's pre-activations are
+\(X^\top W\). Every objective of the form
+
+\[ \|X^\top W - X^\top \hat W\|_F^2 = \operatorname{tr}\big((W - \hat W)^\top G
+   (W - \hat W)\big), \qquad G = X X^\top \in \mathbb{R}^{S \times S} \]
+
+only needs the Gram matrix \(G\), which is accumulated batch by batch here, so the patches
+of thousands of images never sit in memory at once.
+
+    from bnnkit.binarize.calibration import calibration_images, layer_gram
+    images = calibration_images(dataset, count=1024)
+    stats = layer_gram(model, "block1_conv", images, patches_per_image=16)
+    stats.gram      # (S, S) float64, G = X X^T
+    stats.patches   # M, the number of patches summed
+
+A dense layer is the case \(d = 1\) on a flat input: its patches are its input vectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bnnkit.errors import InvalidInputError, UnsupportedModelError
+
+
+def calibration_images(dataset, count: int = 1024, *, seed: int = 0) -> np.ndarray:
+    """``count`` training images of ``dataset`` (a :class:`bnnkit.data.Dataset`), normalized.
+
+    The images are drawn without replacement with a fixed ``seed`` (all when ``count`` is
+    at least the training-set size), as float32 NHWC model inputs.
+    """
+    total = len(dataset.x_train)
+    if total == 0:
+        raise InvalidInputError(f"dataset {dataset.name!r} has no training images to calibrate on")
+    if count is None or count >= total:
+        index = np.arange(total)
+    else:
+        if count < 1:
+            raise InvalidInputError(f"calibration image count must be >= 1, got {count}")
+        index = np.sort(np.random.default_rng(seed).choice(total, size=int(count), replace=False))
+    return dataset.normalize(dataset.x_train[index])
+
+
+def check_images(model, images) -> np.ndarray:
+    """Return ``images`` as float32, or raise :class:`InvalidInputError` if they cannot feed
+    ``model`` (wrong rank or shape, empty, NaN/Inf)."""
+    images = np.asarray(images)
+    expected = tuple(model.input_shape[1:])
+    if images.ndim != len(expected) + 1 or any(
+            e is not None and e != g for e, g in zip(expected, images.shape[1:])):
+        raise InvalidInputError(
+            f"calibration images have shape {images.shape}; model {model.name!r} takes a batch "
+            f"of shape (N, {', '.join(str(d) for d in expected)})"
+        )
+    if images.shape[0] == 0:
+        raise InvalidInputError("no calibration images were given (an empty batch)")
+    if not np.issubdtype(images.dtype, np.number):
+        raise InvalidInputError(f"calibration images must be numbers, got dtype {images.dtype}")
+    images = images.astype(np.float32)
+    if not np.all(np.isfinite(images)):
+        raise InvalidInputError("calibration images contain NaN or Inf values")
+    return images
+
+
+@dataclass
+class LayerGram:
+    r"""The Gram matrix of one layer's input patches.
+
+    # Attributes
+        layer: the layer's name.
+        gram: \(G = X X^\top\), float64 of shape (S, S).
+        patches: \(M\), the number of patches (columns of X) summed into ``gram``.
+    """
+
+    layer: str
+    gram: np.ndarray
+    patches: int
+
+
+def kernel_matrix(layer) -> np.ndarray:
+    """A Conv2D/Dense kernel as the (S, T) matrix that multiplies im2col patches."""
+    kernel = np.asarray(layer.get_weights()[0], np.float64)
+    return kernel.reshape(-1, kernel.shape[-1])
+
+
+def supported_layer(layer, *, allow_quantized: bool = False) -> bool:
+    """True for the layers BWNH/SBD can binarize: float Conv2D (groups=1) and Dense.
+
+    ``allow_quantized`` also accepts Larq's quantized versions (for measuring their inputs).
+    """
+    import tensorflow as tf
+
+    quantized = getattr(layer, "input_quantizer", None) or getattr(layer, "kernel_quantizer",
+                                                                  None)
+    if quantized and not allow_quantized:
+        return False                     # already quantized (a Larq layer)
+    if isinstance(layer, tf.keras.layers.Dense):
+        return True
+    return (isinstance(layer, tf.keras.layers.Conv2D)
+            and not isinstance(layer, (tf.keras.layers.Conv2DTranspose,
+                                       tf.keras.layers.DepthwiseConv2D))
+            and getattr(layer, "groups", 1) == 1
+            and layer.data_format == "channels_last")
+
+
+def _patches(layer, inputs, patches_per_image, rng):
+    """im2col of one batch: (B, P, S) float32 patches in the kernel's (kh, kw, c) order."""
+    import tensorflow as tf
+
+    if isinstance(layer, tf.keras.layers.Dense):
+        x = inputs.numpy() if hasattr(inputs, "numpy") else np.asarray(inputs)
+        return x.reshape(x.shape[0], -1, x.shape[-1])
+    kh, kw = layer.kernel_size
+    sh, sw = layer.strides
+    dh, dw = layer.dilation_rate
+    patches = tf.image.extract_patches(
+        inputs, sizes=[1, kh, kw, 1], strides=[1, sh, sw, 1], rates=[1, dh, dw, 1],
+        padding=layer.padding.upper(),
+    ).numpy()
+    patches = patches.reshape(patches.shape[0], -1, patches.shape[-1])
+    if patches_per_image is not None and patches.shape[1] > patches_per_image:
+        picks = np.stack([rng.choice(patches.shape[1], patches_per_image, replace=False)
+                          for _ in range(patches.shape[0])])
+        patches = np.take_along_axis(patches, picks[:, :, None], axis=1)
+    return patches
+
+
+def layer_inputs(model, layer_name: str, images, *, batch_size: int = 256):
+    """The real inputs of ``layer_name`` for ``images`` (a Keras sub-model up to it)."""
+    import tensorflow as tf
+
+    layer = model.get_layer(layer_name)
+    images = check_images(model, images)
+    sub = tf.keras.Model(model.inputs, layer.input)
+    return np.concatenate([sub(images[i:i + batch_size], training=False).numpy()
+                           for i in range(0, len(images), batch_size)])
+
+
+def layer_gram(model, layer_name: str, images, *, patches_per_image: int | None = 16,
+               batch_size: int = 256, seed: int = 0) -> LayerGram:
+    r"""Accumulate \(G = X X^\top\) of ``layer_name``'s input patches over ``images``.
+
+    # Arguments
+        model: a functional Keras model containing the layer.
+        layer_name: a Conv2D (channels_last, groups=1) or Dense layer of ``model`` (or a
+            Larq QuantConv2D/QuantDense: its input quantizer is applied to the patches).
+        images: float32 model inputs, shape (N,) + model input shape.
+        patches_per_image: patches sampled per image and conv layer (without replacement,
+            seeded); ``None`` takes every patch. A dense layer has one patch per image.
+        batch_size: images per forward pass.
+        seed: seed of the patch sampling.
+
+    # Raises
+        InvalidInputError: images of the wrong shape, empty, or not finite.
+        UnsupportedModelError: the layer is not a supported Conv2D/Dense layer.
+    """
+    import tensorflow as tf
+
+    layer = model.get_layer(layer_name)
+    if not supported_layer(layer, allow_quantized=True):
+        raise UnsupportedModelError(
+            f"layer {layer_name!r} ({type(layer).__name__}) has no im2col form: only Conv2D "
+            "(channels_last, groups=1) and Dense layers are supported"
+        )
+    input_quantizer = getattr(layer, "input_quantizer", None)
+    images = check_images(model, images)
+    sub = tf.keras.Model(model.inputs, layer.input)
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(layer.kernel.shape[:-1]))
+    gram = np.zeros((size, size), np.float64)
+    count = 0
+    for start in range(0, len(images), batch_size):
+        inputs = sub(images[start:start + batch_size], training=False)
+        if input_quantizer is not None:          # what the layer really multiplies
+            inputs = input_quantizer(inputs)
+        patches = _patches(layer, inputs, patches_per_image, rng).reshape(-1, size)
+        patches = patches.astype(np.float64)
+        gram += patches.T @ patches
+        count += patches.shape[0]
+    return LayerGram(layer_name, gram, count)

@@ -1,0 +1,332 @@
+r"""SBD: semi-binary decomposition of a trained layer (Hu, Li, Wang, Cheng, ECCV 2018).
+
+A layer with \(S\) output filters (here \(S = T\), the conv's kernel count) over input
+patches of \(N = c\,d\,d\) values has the weight matrix \(W \in \mathbb{R}^{S \times N}\)
+(row \(i\) = filter \(i\)). SBD writes it as a product of two binary matrices and a
+non-negative diagonal:
+
+\[ W \approx U D V^\top, \qquad U \in \{-1,+1\}^{S \times K},\;
+   V \in \{-1,+1\}^{N \times K},\; D = \operatorname{diag}(d_1..d_K) \ge 0. \tag{1} \]
+
+so a conv with \(T\) kernels \(c \times d \times d\) becomes three layers:
+``<name>_v`` (\(K\) binary kernels \(c \times d \times d\), the columns of \(V\)),
+``<name>_scale`` (the \(K\) values of \(D\), :class:`ChannelScale`) and ``<name>_u``
+(\(T\) binary \(1 \times 1\) kernels over \(K\) channels, the rows of \(U\)).
+Costs \(K(S + N)\) bits instead of the binary layer's \(S N\); the user's bit budget
+\(\beta\) sets \(K = \lfloor \beta S N / (S + N) \rfloor\) (default \(\beta = 1\)).
+
+The fit is feature-map oriented: with \(X \in \mathbb{R}^{N \times M}\) the layer's real
+input patches and \(G = X X^\top\),
+
+\[ \min \; L = \|W X - U D V^\top X\|_F^2
+   = \operatorname{tr}\big(E\, G\, E^\top\big), \quad E = W - U D V^\top. \tag{2} \]
+
+Components are learnt greedily. With \(R = W - \sum_{l<k} d_l u_l v_l^\top\) the residual
+before component \(k\), and \(u^\top u = S\),
+
+\[ L(u, v, d) = \operatorname{tr}(R G R^\top) - 2 d\, u^\top R G v
+   + d^2 S\, v^\top G v, \tag{3} \]
+
+minimized by alternating exact steps (so \(L\) never rises):
+
+* **U step** (\(v, d > 0\) fixed): \(u = \operatorname{sign}(R G v)\). \hfill (4)
+* **V step** (\(u, d\) fixed): a binary quadratic in \(v\), solved by discrete cyclic
+  coordinate descent, bit \(i\) with the others fixed (\(h = G R^\top u\)):
+  \(v_i = \operatorname{sign}\big(h_i - d S ((G v)_i - G_{ii} v_i)\big)\). \hfill (5)
+* **D step** (\(u, v\) fixed): \(d = \max\big(0, \; u^\top R G v / (S\, v^\top G v)\big)\). \hfill (6)
+
+A component starts from \(v = \operatorname{sign}\) of the leading right singular vector of
+\(R\) (power iteration), \(u\) from (4) and \(d\) from (6). A zero argument of a sign keeps
+the current bit. Every product with \(R G\) uses \(R G\) kept up to date component by
+component, so a component costs \(O(S N + N^2)\) per round. Layers are processed one after
+the other, each on inputs from the network whose earlier layers are already decomposed;
+then the network is fine-tuned (the binary kernels train with the straight-through sign,
+latent weights starting at \(\pm 1\); \(D\) stays non-negative).
+
+Equation numbers are this module's.
+
+# References
+- Hu, Li, Wang, Cheng. Training Binary Weight Networks via Semi-Binary Decomposition.
+  ECCV 2018.
+  https://openaccess.thecvf.com/content_ECCV_2018/html/Qinghao_Hu_Training_Binary_Weight_ECCV_2018_paper.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import larq as lq
+import numpy as np
+import tensorflow as tf
+
+from bnnkit.binarize import _graph
+from bnnkit.binarize.bwnh import BinarizedModel
+from bnnkit.binarize.calibration import check_images, kernel_matrix, layer_gram
+from bnnkit.errors import InvalidInputError
+
+
+@lq.utils.register_keras_custom_object
+class ChannelScale(tf.keras.layers.Layer):
+    r"""Multiply each channel by a learnt non-negative scale: \(y_{\dots k} = d_k x_{\dots k}\).
+
+    SBD's \(D\) between its two binary layers. The scales are kept \(\ge 0\) by a
+    ``NonNeg`` constraint during fine-tuning.
+
+    # Arguments
+        scale_initializer: initializer of the \(K\) scales.
+    """
+
+    def __init__(self, scale_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        self.scale_initializer = tf.keras.initializers.get(scale_initializer)
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(
+            name="scale", shape=(int(input_shape[-1]),), initializer=self.scale_initializer,
+            constraint=tf.keras.constraints.NonNeg(), trainable=True)
+        super().build(input_shape)
+
+    def call(self, inputs):
+        return inputs * tf.cast(self.scale, inputs.dtype)
+
+    def get_config(self):
+        return {**super().get_config(),
+                "scale_initializer": tf.keras.initializers.serialize(self.scale_initializer)}
+
+
+@dataclass
+class DecompositionResult:
+    r"""One layer's semi-binary decomposition and its loss curve.
+
+    # Attributes
+        layer: the replaced layer's name.
+        u: \(U\), int8 {-1,+1}, shape (S, K) (S = output filters).
+        v: \(V\), int8 {-1,+1}, shape (N, K) (N = c d d inputs per patch).
+        d: \(D\)'s diagonal, float64 >= 0, shape (K,).
+        objective: \(L\) of (2) after every step of every component (non-increasing).
+        steps: what each ``objective`` entry follows: "start" (float weights, K = 0),
+            "init k", "U k", "V k", "D k".
+        component_error: \(L\) after each finished component (index k-1 holds K = k).
+        reference: \(\|W X\|_F^2\) (loss of K = 0), for relative errors.
+        bits: \(K (S + N)\), the binary weights of the decomposition.
+        patches: number of calibration patches behind \(G\).
+    """
+
+    layer: str
+    u: np.ndarray
+    v: np.ndarray
+    d: np.ndarray
+    objective: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    component_error: list = field(default_factory=list)
+    reference: float = 0.0
+    bits: int = 0
+    patches: int = 0
+
+    @property
+    def components(self) -> int:
+        return int(self.d.shape[0])
+
+    @property
+    def relative_error(self) -> float:
+        return self.objective[-1] / self.reference
+
+    @property
+    def weights(self) -> np.ndarray:
+        r"""\(U D V^\top\), shape (S, N)."""
+        return (self.u * self.d[None, :]) @ self.v.T.astype(np.float64)
+
+
+def components_for_budget(filters: int, inputs: int, bit_budget: float, *,
+                          layer: str = "") -> int:
+    r"""\(K = \lfloor \beta S N / (S + N) \rfloor\): the most components within the budget.
+
+    # Raises
+        InvalidInputError: the budget is not positive, or too small for even K = 1.
+    """
+    where = f" of layer {layer!r}" if layer else ""
+    if not bit_budget or not np.isfinite(bit_budget) or bit_budget <= 0:
+        raise InvalidInputError(f"bit_budget must be a positive fraction of S*N, got {bit_budget}")
+    k = int(np.floor(bit_budget * filters * inputs / (filters + inputs) + 1e-9))
+    if k < 1:
+        raise InvalidInputError(
+            f"bit budget {bit_budget} x S*N{where} = {bit_budget * filters * inputs:.0f} bits "
+            f"is too small for even one component, which needs S+N = {filters + inputs} bits "
+            f"(S={filters} filters, N={inputs} inputs); use bit_budget >= "
+            f"{(filters + inputs) / (filters * inputs):.4g}"
+        )
+    return k
+
+
+def _sign_keep(score, current):
+    return np.where(score > 0, 1.0, np.where(score < 0, -1.0, current))
+
+
+def sbd_decompose(weights: np.ndarray, gram: np.ndarray, components: int, *,
+                  iterations: int = 10, layer: str = "", patches: int = 0,
+                  seed: int = 0) -> DecompositionResult:
+    r"""Greedy semi-binary decomposition (1) of ``weights`` under the objective (2).
+
+    # Arguments
+        weights: \(W\), shape (S, N), row i = filter i.
+        gram: \(G = X X^\top\), shape (N, N).
+        components: \(K\).
+        iterations: U/V/D rounds per component at most (stops early when U and V settle).
+        seed: seed of the power iteration's start vector.
+    """
+    w = np.asarray(weights, np.float64)
+    g = np.asarray(gram, np.float64)
+    g = (g + g.T) / 2
+    s, n = w.shape
+    rng = np.random.default_rng(seed)
+    residual = w.copy()
+    rg = w @ g                                   # R G, updated per component
+    loss = float(np.sum(w * rg))                 # tr(R G R^T)
+    diagonal = np.diag(g).tolist()
+    g_columns = np.asfortranarray(g)
+    us = np.zeros((s, components))
+    vs = np.zeros((n, components))
+    ds = np.zeros(components)
+    result = DecompositionResult(layer, us, vs, ds, reference=loss,
+                                 bits=components * (s + n), patches=patches)
+    result.objective.append(loss)
+    result.steps.append("start")
+
+    for k in range(components):
+        # start: leading right singular vector of R (power iteration), then (4) and (6)
+        x = rng.standard_normal(n)
+        for _ in range(8):
+            x = residual.T @ (residual @ x)
+            x /= np.linalg.norm(x) or 1.0
+        v = _sign_keep(x, 1.0)
+        gv = g @ v
+        u = _sign_keep(rg @ v, 1.0)
+        d = 0.0
+
+        def step_loss(u, v, d, gv):
+            return loss - 2 * d * float(u @ rg @ v) + d * d * s * float(v @ gv)
+
+        def d_step(u, v, gv):
+            denominator = s * float(v @ gv)
+            return max(0.0, float(u @ rg @ v) / denominator) if denominator > 0 else 0.0
+
+        d = d_step(u, v, gv)
+        result.objective.append(step_loss(u, v, d, gv))
+        result.steps.append(f"init {k + 1}")
+        for _ in range(iterations):
+            changed = False
+            if d > 0:                            # (4)
+                new_u = _sign_keep(rg @ v, u)
+                changed |= bool(np.any(new_u != u))
+                u = new_u
+            result.objective.append(step_loss(u, v, d, gv))
+            result.steps.append(f"U {k + 1}")
+            if d > 0:                            # (5), bit by bit
+                h = (rg.T @ u).tolist()
+                bits = v.tolist()
+                weight = d * s
+                for i in range(n):
+                    score = h[i] - weight * (gv[i] - diagonal[i] * bits[i])
+                    if (score > 0 and bits[i] < 0) or (score < 0 and bits[i] > 0):
+                        bits[i] = -bits[i]
+                        gv += (2.0 * bits[i]) * g_columns[:, i]
+                        changed = True
+                v = np.asarray(bits)
+            result.objective.append(step_loss(u, v, d, gv))
+            result.steps.append(f"V {k + 1}")
+            d = d_step(u, v, gv)                 # (6)
+            result.objective.append(step_loss(u, v, d, gv))
+            result.steps.append(f"D {k + 1}")
+            if not changed:
+                break
+        loss = step_loss(u, v, d, gv)
+        us[:, k], vs[:, k], ds[k] = u, v, d
+        residual -= d * np.outer(u, v)
+        rg -= d * np.outer(u, gv)
+        result.component_error.append(loss)
+    result.u = us.astype(np.int8)
+    result.v = vs.astype(np.int8)
+    result.d = ds
+    return result
+
+
+def _sbd_replacement(result: DecompositionResult):
+    def replace(old, inputs):
+        config = old.get_config()
+        k = result.components
+        binary = dict(kernel_quantizer="ste_sign", kernel_constraint="weight_clip")
+        if isinstance(old, tf.keras.layers.Dense):
+            first = lq.layers.QuantDense(k, use_bias=False, name=f"{old.name}_v", **binary)
+            last = lq.layers.QuantDense(config["units"], activation=config["activation"],
+                                        use_bias=config["use_bias"], name=f"{old.name}_u",
+                                        **binary)
+            v_kernel = result.v.astype(np.float32)
+            u_kernel = result.u.T.astype(np.float32)
+        else:
+            first = lq.layers.QuantConv2D(
+                k, config["kernel_size"], strides=config["strides"], padding=config["padding"],
+                dilation_rate=config["dilation_rate"], use_bias=False, name=f"{old.name}_v",
+                **binary)
+            last = lq.layers.QuantConv2D(
+                config["filters"], 1, activation=config["activation"],
+                use_bias=config["use_bias"], name=f"{old.name}_u", **binary)
+            kh, kw = config["kernel_size"]
+            v_kernel = result.v.reshape(kh, kw, -1, k).astype(np.float32)
+            u_kernel = result.u.T.reshape(1, 1, k, -1).astype(np.float32)
+        scale = ChannelScale(name=f"{old.name}_scale")
+        output = last(scale(first(inputs)))
+        first.set_weights([v_kernel])
+        scale.set_weights([result.d.astype(np.float32)])
+        last.set_weights([u_kernel] + old.get_weights()[1:])
+        return output
+
+    return replace
+
+
+def binarize_sbd(model, images, *, layers=None, bit_budget: float = 1.0,
+                 components: int | None = None, iterations: int = 10,
+                 patches_per_image: int | None = 16, seed: int = 0) -> BinarizedModel:
+    r"""Replace ``model``'s hidden conv/dense layers one by one by SBD's three layers.
+
+    # Arguments
+        model: a trained functional Keras model (not modified).
+        images: calibration inputs, float32 of shape (n,) + the model's input shape.
+        layers: names of the layers to decompose (default: every Conv2D/Dense layer but the
+            first and the last).
+        bit_budget: \(\beta\): the decomposition may use \(\beta S N\) binary weights per
+            layer (1.0: as many as the plain binary layer).
+        components: a fixed \(K\) for every layer instead of the budget.
+        iterations: U/V/D rounds per component.
+        patches_per_image: conv patches sampled per image (None: all).
+        seed: seed of the patch sampling and of the power iterations.
+
+    # Returns
+        :class:`~bnnkit.binarize.bwnh.BinarizedModel` with one
+        :class:`DecompositionResult` per replaced layer.
+
+    # Raises
+        InvalidInputError: bad calibration images, or a budget too small for K = 1.
+        UnsupportedModelError: no conv/dense layer, or a layer that cannot be decomposed.
+    """
+    names = _graph.target_layers(model, layers)
+    images = check_images(model, images)
+    if components is None:                       # fail before any work
+        for name in names:
+            n, s = kernel_matrix(model.get_layer(name)).shape
+            components_for_budget(s, n, bit_budget, layer=name)
+    elif int(components) < 1:
+        raise InvalidInputError(f"components must be >= 1, got {components}")
+    current = _graph.rebuild(model, {})
+    results = []
+    for name in names:
+        matrix = kernel_matrix(current.get_layer(name)).T     # (S filters, N inputs)
+        s, n = matrix.shape
+        k = int(components) if components is not None else components_for_budget(
+            s, n, bit_budget, layer=name)
+        stats = layer_gram(current, name, images, patches_per_image=patches_per_image,
+                           seed=seed)
+        result = sbd_decompose(matrix, stats.gram, k, iterations=iterations, layer=name,
+                               patches=stats.patches, seed=seed)
+        current = _graph.rebuild(current, {name: _sbd_replacement(result)})
+        results.append(result)
+    return BinarizedModel(current, results)
