@@ -1,0 +1,164 @@
+"""BWN, XNOR-Net, HORQ and Bi-Real as methods: build, save/reload, LCE conversion, stages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bnnkit.errors import UnsupportedModelError
+from bnnkit.layers import HorqConv2D
+from bnnkit.methods import get_method
+from bnnkit.models import build_model
+
+#: (method, options) of every binary-activation method, as LCE must deploy it
+BINARY_ACTIVATION_METHODS = [
+    ("bnn", {}), ("xnor", {}), ("xnor", {"input_scale": False}), ("horq", {"order": 2}),
+    ("bireal", {}),
+]
+ALL_METHODS = [("float", {}), ("bwn", {}), *BINARY_ACTIVATION_METHODS,
+               ("horq", {"order": 3}), ("xnor", {"bits": 2}), ("bireal", {"real_valued": True})]
+
+
+def _ids(params):
+    return [m + "".join(f"-{k}={v}" for k, v in o.items()) for m, o in params]
+
+
+def count_operators(flatbuffer: bytes) -> dict:
+    """Operators of a .tflite model by name (custom code or builtin number), one per op."""
+    import tflite
+
+    model = tflite.Model.GetRootAsModel(flatbuffer, 0)
+    graph = model.Subgraphs(0)
+    counts: dict = {}
+    for i in range(graph.OperatorsLength()):
+        code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
+        name = (code.CustomCode().decode() if code.CustomCode()
+                else max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def expected_binary_convs(model) -> int:
+    """Binary convolutions of a Keras model: convs whose inputs and weights are +-1."""
+    count = 0
+    for layer in model.layers:
+        if isinstance(layer, HorqConv2D):
+            count += layer.order
+        elif getattr(layer, "input_quantizer", None) is not None and \
+                getattr(layer.input_quantizer, "precision", None) == 1 and \
+                getattr(layer.kernel_quantizer, "precision", None) == 1:
+            count += 1
+    return count
+
+
+@pytest.mark.parametrize("method,options", ALL_METHODS, ids=_ids(ALL_METHODS))
+def test_lenet_saved_and_reloaded_gives_bit_identical_outputs(method, options, tmp_path):
+    model = build_model("lenet", method, **options)
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32)
+    # one training step so that BN statistics and weights are not at their initial values
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, np.arange(16) % 10, epochs=1, verbose=0)
+    before = model.predict(x, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    reloaded = tf.keras.models.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(reloaded.predict(x, verbose=0), before)
+    assert [type(layer) for layer in reloaded.layers] == [type(layer) for layer in model.layers]
+
+
+@pytest.mark.parametrize("method,options", BINARY_ACTIVATION_METHODS,
+                         ids=_ids(BINARY_ACTIVATION_METHODS))
+def test_lce_makes_every_binary_conv_an_lce_bconv2d(method, options):
+    import larq_compute_engine as lce
+
+    model = build_model("lenet", method, **options)
+    expected = expected_binary_convs(model)
+    assert expected >= 2
+    ops = count_operators(lce.convert_keras_model(model))
+    assert ops.get("LceBconv2d", 0) == expected, ops
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method,options", BINARY_ACTIVATION_METHODS,
+                         ids=_ids(BINARY_ACTIVATION_METHODS))
+def test_lce_model_agrees_with_keras_on_real_mnist_after_training(method, options,
+                                                                  mnist_small):
+    import larq_compute_engine as lce
+    from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+    tf.keras.utils.set_random_seed(0)
+    model = build_model("lenet", method, **options)
+    model.compile(tf.keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy",
+                  ["accuracy"])
+    x_train = mnist_small.normalize(mnist_small.x_train)
+    model.fit(x_train, mnist_small.y_train, batch_size=64, epochs=1, verbose=0)
+    x_test = mnist_small.normalize(mnist_small.x_test)
+    keras_top1 = model.predict(x_test, verbose=0).argmax(axis=1)
+    accuracy = (keras_top1 == mnist_small.y_test).mean()
+    assert accuracy > 0.5, f"{method} did not learn: {accuracy:.3f}"
+    interpreter = Interpreter(lce.convert_keras_model(model), num_threads=1,
+                              use_indirect_bgemm=True)
+    tflite_top1 = interpreter.predict(x_test).argmax(axis=1)
+    agreement = (tflite_top1 == keras_top1).mean()
+    assert agreement >= 0.995, f"{method}: Keras-vs-TFLite top-1 agreement {agreement:.4f}"
+
+
+def test_bireal_two_step_training_initializes_the_bnn_from_the_clip_network():
+    method = get_method("bireal")
+    stages = method.training_stages(lambda m: build_model("lenet", m), epochs=6)
+    assert [s.name for s in stages] == ["real_clip", "binary"]
+    assert [s.epochs for s in stages] == [2, 4]
+    real = stages[0].build(None, None)
+    assert not any(getattr(layer, "kernel_quantizer", None) for layer in real.layers)
+    assert any(layer.name.endswith("_clip") for layer in real.layers)
+    for layer in real.layers:  # make the real weights distinguishable from a fresh init
+        layer.set_weights([w + 0.01 * (i + 1) for i, w in enumerate(layer.get_weights())])
+    binary = stages[1].build(real, None)
+    assert expected_binary_convs(binary) == 2
+    real_layers = {layer.name: layer for layer in real.layers}
+    copied = 0
+    for layer in binary.layers:
+        if layer.weights:
+            for a, b in zip(layer.get_weights(), real_layers[layer.name].get_weights()):
+                np.testing.assert_array_equal(a, b)
+            copied += 1
+    assert copied >= 8  # stem, 2 binary convs, their BNs, shortcut convs and BNs, classifier
+
+
+def test_bireal_with_one_epoch_has_only_the_binary_step():
+    stages = get_method("bireal").training_stages(lambda m: build_model("lenet", m), 1)
+    assert [(s.name, s.epochs) for s in stages] == [("binary", 1)]
+
+
+def test_bireal_clip_network_activation_is_clip_minus_one_one():
+    model = build_model("lenet", "bireal", real_valued=True)
+    clip = model.get_layer("block1_clip")
+    np.testing.assert_array_equal(clip(tf.constant([-3.0, -0.5, 0.0, 0.7, 2.0])).numpy(),
+                                  np.float32([-1.0, -0.5, 0.0, 0.7, 1.0]))
+
+
+def test_bireal_block_keeps_identity_shortcut_when_shapes_match():
+    inputs = tf.keras.Input((8, 8, 16))
+    outputs = get_method("bireal").conv_block(inputs, 16, 3, name="b")
+    model = tf.keras.Model(inputs, outputs)
+    names = [layer.name for layer in model.layers]
+    assert "b_add" in names and not any("shortcut" in n for n in names)
+    # zeroing the BN's gamma and beta leaves only the shortcut: the block is the identity
+    bn = model.get_layer("b_bn")
+    bn.set_weights([np.zeros(16), np.zeros(16), np.zeros(16), np.ones(16)])
+    x = np.random.default_rng(1).normal(size=(2, 8, 8, 16)).astype(np.float32)
+    np.testing.assert_allclose(model(x).numpy(), x, atol=1e-6)
+
+
+@pytest.mark.parametrize("method,options,match", [
+    ("xnor", {"bits": 0}, "bits"), ("horq", {"order": 0}, "order"),
+    ("horq", {"depth": 2}, "no option"), ("bireal", {"order": 2}, "no option")])
+def test_bad_method_options_raise_unsupported_model_error(method, options, match):
+    with pytest.raises(UnsupportedModelError, match=match):
+        get_method(method, **options)
+
+
+def test_k_bit_xnor_is_not_a_binary_activation_method():
+    assert get_method("xnor").binary_activations
+    assert not get_method("xnor", bits=2).binary_activations
