@@ -1,0 +1,131 @@
+"""Interleaved, repeated latency measurement of ``.tflite`` models on this host.
+
+Every configuration (a model, a runtime, its kernel options, a thread count) is loaded once.
+Then, for ``rounds`` rounds, the configurations run one after another in a shuffled order,
+``invocations`` single-image inferences each; a round's figure is the median ms/image. Ratios
+are computed inside each round (paired), so a slow moment of the shared CPU hits both sides
+of a ratio; the result gives the median over rounds and the spread (min, max, IQR).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Config:
+    """One thing to time: ``name``, a ``.tflite`` path, the interpreter and its options.
+
+    ``runtime``: ``lce`` (LCE's TFLite interpreter with LCE ops; takes ``use_reference_bconv``,
+    ``use_indirect_bgemm``, ``use_xnnpack``) or ``tflite`` (stock ``tf.lite.Interpreter``,
+    which applies XNNPACK to float graphs by default).
+    """
+
+    name: str
+    path: str
+    runtime: str = "lce"
+    threads: int = 1
+    options: dict = field(default_factory=dict)
+
+
+def _lce_interpreter(data: bytes, threads: int, options: dict):
+    from converters._trial import load_lite_interpreter
+
+    return load_lite_interpreter()(
+        data, int(threads), bool(options.get("use_reference_bconv", False)),
+        bool(options.get("use_indirect_bgemm", False)), bool(options.get("use_xnnpack", False)))
+
+
+class _Timed:
+    def __init__(self, config: Config):
+        self.config = config
+        data = open(config.path, "rb").read()
+        if config.runtime == "lce":
+            self.interpreter = _lce_interpreter(data, config.threads, config.options)
+            shape = [1] + [int(d) for d in list(self.interpreter.input_shapes[0])[1:]]
+            self.x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+            self.run = lambda: self.interpreter.predict([self.x])
+        elif config.runtime == "tflite":
+            import bnnkit  # noqa: F401
+            import tensorflow as tf
+
+            interpreter = tf.lite.Interpreter(model_content=data, num_threads=config.threads)
+            interpreter.allocate_tensors()
+            detail = interpreter.get_input_details()[0]
+            shape = [1] + [int(d) for d in detail["shape"][1:]]
+            x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+            index = detail["index"]
+
+            def run():
+                interpreter.set_tensor(index, x)
+                interpreter.invoke()
+
+            self.run = run
+        else:
+            raise ValueError(f"unknown runtime {config.runtime!r} (lce, tflite)")
+        for _ in range(3):
+            self.run()  # warm-up: allocation, packing of weights
+
+    def measure(self, invocations: int) -> float:
+        times = []
+        for _ in range(invocations):
+            start = time.perf_counter()
+            self.run()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times) * 1000.0
+
+
+def summarize(values: list[float]) -> dict:
+    values = sorted(values)
+    q = statistics.quantiles(values, n=4) if len(values) >= 2 else [values[0]] * 3
+    return {"median": round(statistics.median(values), 4), "min": round(values[0], 4),
+            "max": round(values[-1], 4), "iqr": [round(q[0], 4), round(q[2], 4)],
+            "n": len(values)}
+
+
+def measure_latency(configs: list[Config], *, rounds: int = 5, invocations: int = 20,
+                    baseline: dict[str, str] | None = None, seed: int = 0,
+                    log=None) -> dict:
+    """Time every config in interleaved rounds.
+
+    # Arguments
+        configs: the configurations (names unique).
+        rounds: rounds; each runs every config once, in a shuffled order.
+        invocations: single-image inferences per config and round.
+        baseline: ``{config name: baseline config name}``; the ratio baseline/config
+            (a speed-up, > 1 is faster) is computed per round.
+
+    # Returns
+        ``{name: {"ms": summary, "speedup": summary or None, **config}}`` where a summary has
+        median, min, max, iqr and n.
+    """
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        raise ValueError("configuration names must be unique")
+    timed = {c.name: _Timed(c) for c in configs}
+    per_round = {name: [] for name in names}
+    rng = random.Random(seed)
+    for index in range(rounds):
+        order = list(names)
+        rng.shuffle(order)
+        for name in order:
+            per_round[name].append(timed[name].measure(invocations))
+        if log:
+            log(f"latency round {index + 1}/{rounds} done")
+    results = {}
+    for config in configs:
+        entry = {"path": str(config.path), "runtime": config.runtime, "threads": config.threads,
+                 "options": dict(config.options), "ms": summarize(per_round[config.name]),
+                 "speedup": None, "baseline": None}
+        base = (baseline or {}).get(config.name)
+        if base:
+            ratios = [b / t for b, t in zip(per_round[base], per_round[config.name]) if t > 0]
+            entry["speedup"] = summarize(ratios)
+            entry["baseline"] = base
+        results[config.name] = entry
+    return results

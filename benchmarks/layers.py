@@ -1,0 +1,171 @@
+r"""Per-layer MACs of a Keras model, and the papers' speed-up predictions for each layer.
+
+Notation of XNOR-Net (Rastegari et al. 2016, Sec. 3.2 / 4.2 "Efficiency analysis"): a
+convolution with \(c\) input channels, a filter of \(N_W = w \times h\) taps and \(N_I\)
+output positions costs \(c N_W N_I\) multiply-accumulates per output channel.
+
+* **XNOR-Net** (binary inputs and weights): \(c N_W N_I\) binary operations, 64 per clock
+  on a 64-bit CPU, plus \(N_I\) non-binary operations (the scaling), so
+  \[ S = \frac{64\, c N_W}{c N_W + 64}. \]
+  (The paper: 62.27x for a typical ResNet-18 layer, c = 256, N_W = 3x3; 58x measured.)
+* **HORQ** (Li et al. 2017): order k runs k binary convolutions (one per residual sign
+  \(H_i\)) and k scalings, so the same count gives
+  \[ S_k = \frac{64\, c N_W}{k\,(c N_W + 64)} = S / k, \]
+  i.e. order 2 halves XNOR-Net's bound (the paper's ~30x for order 2 against XNOR's 58x).
+  The residuals \(R_i = R_{i-1} - \beta_i H_i\) add \(O(c\,N_{in})\) float operations per
+  order that the formula, like the paper's, leaves out.
+* **BWN** (binary weights, real inputs; XNOR-Net Sec. 3.1): each multiply-accumulate
+  becomes an addition or subtraction, plus one multiplication by \(\alpha\) per output:
+  \( S_{BWN} = 2 c N_W / (c N_W + 1) \approx 2 \) (the paper's "~2x").
+* **SBD** (Hu et al. 2018): \(W \in R^{S \times N}\) (S = c N_W, N output channels)
+  becomes \(U D V^T\) with K binary components: per output position \(K S\) additions
+  (conv_v), K multiplications (D) and \(K N\) additions (conv_u), against \(S N\)
+  multiply-accumulates (2 operations each):
+  \[ S_{SBD} = \frac{2 S N}{K (S + N) + K}. \]
+  With the default bit budget \(K(S+N) \le S N\) this is about 2, the same as BWN: SBD's
+  gain is accuracy at equal bits, not speed.
+
+These are operation counts, not latencies; :mod:`benchmarks.bench` measures the real ratios
+and the report explains the distance between the two.
+
+# References
+- Rastegari, Ordonez, Redmon, Farhadi. XNOR-Net. ECCV 2016. https://arxiv.org/abs/1603.05279
+- Li, Ni, Zhang, Yang, Gao. Performance Guaranteed Network Acceleration via High-Order
+  Residual Quantization. ICCV 2017. https://arxiv.org/abs/1708.08687
+- Hu, Li, Wang, Cheng. Training Binary Weight Networks via Semi-Binary Decomposition.
+  ECCV 2018.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def xnor_speedup(c: int, n_w: int) -> float:
+    """XNOR-Net's predicted speed-up of one binary convolution."""
+    return 64.0 * c * n_w / (c * n_w + 64.0)
+
+
+def horq_speedup(c: int, n_w: int, order: int) -> float:
+    """HORQ's order-k version: k binary convolutions and k scalings."""
+    if order < 1:
+        raise ValueError(f"order must be >= 1, got {order}")
+    return 64.0 * c * n_w / (order * (c * n_w + 64.0))
+
+
+def bwn_speedup(c: int, n_w: int) -> float:
+    """Binary weights, real inputs: additions instead of multiply-accumulates."""
+    return 2.0 * c * n_w / (c * n_w + 1.0)
+
+
+def sbd_default_components(patch: int, filters: int) -> int:
+    """The largest K with K (S + N) <= S N bits (a binary layer's budget), at least 1."""
+    return max(1, (patch * filters) // (patch + filters))
+
+
+def sbd_speedup(patch: int, filters: int, components: int | None = None) -> float:
+    """SBD's operation-count ratio for an S x N layer decomposed into K components."""
+    k = components or sbd_default_components(patch, filters)
+    return 2.0 * patch * filters / (k * (patch + filters) + k)
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _is_binary_input(layer) -> bool:
+    if getattr(layer, "input_quantizer", None) is not None:
+        return True
+    return hasattr(layer, "order")  # HorqConv2D binarizes its inputs itself
+
+
+def layer_table(model) -> list[dict]:
+    """One row per conv/dense layer: shape, MACs, precision, and each paper's prediction.
+
+    ``kind`` is ``binary`` (binary inputs and weights: XNOR/LCE-style), ``binary-weight``
+    (binary weights, real inputs: BWN/BWNH/SBD) or ``float``. ``order`` is HORQ's k (1 for
+    every other layer); a HORQ layer's binary MACs count k convolutions.
+    """
+    import tensorflow as tf
+
+    rows = []
+    for layer in _flat_layers(model):
+        if isinstance(layer, tf.keras.layers.DepthwiseConv2D):
+            continue
+        if isinstance(layer, tf.keras.layers.Conv2D):
+            kh, kw = _pair(layer.kernel_size)
+            c = int(layer.input.shape[-1])
+            out = layer.output.shape
+            positions = int(out[1]) * int(out[2])
+            filters = int(layer.filters)
+        elif isinstance(layer, tf.keras.layers.Dense):
+            kh = kw = 1
+            c = int(layer.input.shape[-1])
+            positions = int(math.prod(int(d) for d in layer.input.shape[1:-1]))
+            filters = int(layer.units)
+        else:
+            continue
+        binary_weights = getattr(layer, "kernel_quantizer", None) is not None
+        binary_inputs = _is_binary_input(layer)
+        kind = ("binary" if binary_inputs and binary_weights
+                else "binary-weight" if binary_weights else "float")
+        order = int(getattr(layer, "order", 1) or 1)
+        n_w = kh * kw
+        macs = c * n_w * positions * filters
+        patch = c * n_w
+        rows.append({
+            "layer": layer.name, "class": type(layer).__name__, "kind": kind,
+            "input_shape": [int(d) for d in layer.input.shape[1:]],
+            "padding": getattr(layer, "padding", "valid"),
+            "strides": list(_pair(getattr(layer, "strides", 1))),
+            "c": c, "kernel": [kh, kw], "n_w": n_w, "positions": positions,
+            "filters": filters, "order": order, "macs": macs,
+            "binary_macs": macs * order if kind == "binary" else 0,
+            "prediction": {
+                "xnor": round(xnor_speedup(c, n_w), 2),
+                "horq": round(horq_speedup(c, n_w, order if kind == "binary" else 2), 2),
+                "horq_order": order if kind == "binary" else 2,
+                "bwn": round(bwn_speedup(c, n_w), 3),
+                "sbd": round(sbd_speedup(patch, filters), 3),
+                "sbd_k": sbd_default_components(patch, filters),
+            },
+        })
+    return rows
+
+
+def _flat_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            yield from _flat_layers(layer)
+        else:
+            yield layer
+
+
+def mac_summary(rows: list[dict]) -> dict:
+    """Total MACs, binary MACs and the binary fraction of a :func:`layer_table`."""
+    total = sum(r["macs"] for r in rows)
+    binary = sum(r["macs"] for r in rows if r["kind"] == "binary")
+    binary_weight = sum(r["macs"] for r in rows if r["kind"] == "binary-weight")
+    return {"macs": total, "binary_macs": binary, "binary_weight_macs": binary_weight,
+            "binary_fraction": binary / total if total else 0.0,
+            "binary_weight_fraction": binary_weight / total if total else 0.0}
+
+
+def whole_model_prediction(rows: list[dict], formula: str = "xnor") -> float:
+    """Amdahl's law over the layers: float layers at 1x, the others at the paper's S.
+
+    ``formula``: ``xnor`` / ``horq`` for binary layers, ``bwn`` / ``sbd`` for binary-weight
+    layers (binary layers count as XNOR in the latter).
+    """
+    total = sum(r["macs"] for r in rows)
+    if not total:
+        return 1.0
+    cost = 0.0
+    for r in rows:
+        speed = 1.0
+        if r["kind"] == "binary":
+            speed = r["prediction"]["horq"] if formula == "horq" else r["prediction"]["xnor"]
+        elif r["kind"] == "binary-weight":
+            speed = r["prediction"]["sbd"] if formula == "sbd" else r["prediction"]["bwn"]
+        cost += r["macs"] / speed
+    return total / cost
