@@ -14,7 +14,7 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 have_all() {
-    command -v javac >/dev/null && command -v aapt >/dev/null && command -v zipalign >/dev/null \
+    command -v javac >/dev/null && command -v unzip >/dev/null && command -v aapt >/dev/null && command -v zipalign >/dev/null \
         && command -v apksigner >/dev/null && command -v dalvik-exchange >/dev/null \
         && [ -f /usr/share/java/junit4.jar ] && [ -f /usr/lib/android-sdk/platforms/android-23/android.jar ]
 }
@@ -28,14 +28,23 @@ export DEBIAN_FRONTEND=noninteractive
 LIST=/etc/apt/sources.list.d/bnnkit-bullseye.list
 PIN=/etc/apt/preferences.d/bnnkit-bullseye
 if [ ! -f "$LIST" ]; then
-    echo "deb http://deb.debian.org/debian bullseye main" | $SUDO tee "$LIST" >/dev/null
+    # Same Debian mirror as the machine's own bookworm source (deb822 or one-line format).
+    MIRROR="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs:[[:space:]]*//p' \
+        | tr ' ' '\n'; cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+        | sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p')"
+    MIRROR="$(printf '%s\n' "$MIRROR" | grep -E '^https?://' | grep -v -- '-security' | head -n 1)"
+    if [ -z "$MIRROR" ]; then
+        echo "install-build-deps.sh: no Debian mirror found in /etc/apt; add a bullseye source" >&2
+        exit 1
+    fi
+    echo "deb $MIRROR bullseye main" | $SUDO tee "$LIST" >/dev/null
 fi
 if [ ! -f "$PIN" ]; then
     printf 'Package: *\nPin: release n=bullseye\nPin-Priority: 100\n' | $SUDO tee "$PIN" >/dev/null
 fi
 $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q
 $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
-    openjdk-17-jdk-headless junit4 aapt zipalign apksigner
+    openjdk-17-jdk-headless junit4 aapt zipalign apksigner unzip
 $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends -t bullseye \
     libandroid-23-java dalvik-exchange
 
