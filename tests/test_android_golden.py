@@ -37,7 +37,9 @@ def _assert_close_json(ours, committed, where="manifest"):
         for i, (a, b) in enumerate(zip(ours, committed)):
             _assert_close_json(a, b, f"{where}[{i}]")
     elif isinstance(committed, float):
-        assert ours == pytest.approx(committed, abs=1e-6), where
+        # model scores come from TFLite's CPU kernels, which may round differently on
+        # another CPU; the tensors themselves are compared to 1e-6 below
+        assert ours == pytest.approx(committed, abs=1e-5), where
     else:
         assert ours == committed, where
 
