@@ -194,6 +194,8 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
         "size_bytes": len(data),
         "float_size_bytes": float_size,
         "float_size_ratio": (float_size / len(data)) if float_size else None,
+        "size": {"tflite_bytes": len(data), "float_tflite_bytes": float_size,
+                 "ratio_vs_float": (float_size / len(data)) if float_size else None},
         "target": target,
         "runtime": runner.runtime,
         "kernel_options": dict(runner.options),
@@ -209,6 +211,9 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
                  "layers": macs["layers"]},
         "agreement": agreement,
         "accuracy": accuracy,
+        "binary_layers": [] if target == "litert" else [
+            {"layer": layer["name"], "kernel": "LceBconv2d", "binary_convs": layer["binary_terms"]}
+            for layer in macs["layers"] if layer["kind"] == "binary" and layer["name"] not in missing],
         "float_layers": float_layers,
         "rewrites": log,
         "warnings": fast_path_warnings,
