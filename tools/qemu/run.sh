@@ -13,5 +13,6 @@ if [ ! -x "$ROOTFS/usr/bin/qemu-aarch64-static" ]; then
     exit 2
 fi
 PYPATH="/opt/bnnkit-site${BNNKIT_QEMU_PYTHONPATH:+:$BNNKIT_QEMU_PYTHONPATH}"
-exec chroot "$ROOTFS" /usr/bin/qemu-aarch64-static -E PYTHONPATH="$PYPATH" \
+# The CPU of a Raspberry Pi 4 (setup.sh writes the matching /proc/cpuinfo for XNNPACK).
+exec chroot "$ROOTFS" /usr/bin/qemu-aarch64-static -cpu "${BNNKIT_QEMU_CPU:-cortex-a72}" -E PYTHONPATH="$PYPATH" \
     -E PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3.11 "$@"

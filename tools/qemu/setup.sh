@@ -86,8 +86,22 @@ fi
 
 install -m 755 "$(command -v qemu-aarch64-static)" "$ROOTFS/usr/bin/qemu-aarch64-static"
 
+# 4. a Raspberry Pi 4's CPU description. Nothing is mounted in the chroot, so without these
+#    files XNNPACK's cpuinfo fails ("failed to parse the list of possible processors") and
+#    ai-edge-litert silently runs its built-in kernels instead of XNNPACK, unlike a real Pi.
+#    With them (4 Cortex-A72 cores, as run.sh also tells qemu with QEMU_CPU=cortex-a72) the
+#    XNNPACK delegate is created as on a Pi 4.
+mkdir -p "$ROOTFS/sys/devices/system/cpu" "$ROOTFS/proc"
+echo 0-3 > "$ROOTFS/sys/devices/system/cpu/possible"
+echo 0-3 > "$ROOTFS/sys/devices/system/cpu/present"
+for cpu in 0 1 2 3; do
+    printf 'processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n' "$cpu"
+    printf 'CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n'
+    printf 'CPU part\t: 0xd08\nCPU revision\t: 3\n\n'
+done > "$ROOTFS/proc/cpuinfo"
+
 # check
-chroot "$ROOTFS" /usr/bin/qemu-aarch64-static -E PYTHONPATH=/opt/bnnkit-site \
+chroot "$ROOTFS" /usr/bin/qemu-aarch64-static -cpu cortex-a72 -E PYTHONPATH=/opt/bnnkit-site \
     /usr/bin/python3.11 -c '
 import platform, numpy, PIL
 from ai_edge_litert.interpreter import Interpreter

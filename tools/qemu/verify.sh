@@ -91,7 +91,9 @@ for dataset in mnist fashion_mnist; do
         "$INSIDE/bundles/$dataset" "${inside_images[@]}" --json --top-k "$TOP_K" \
         > "$OUT/aarch64-$dataset.json" 2> "$OUT/aarch64-$dataset.log"
     T_ARM[$dataset]=$(elapsed "$t")
-    log "$dataset: ${#images[@]} images, x86 ${T_X86[$dataset]} s, aarch64 under qemu ${T_ARM[$dataset]} s"
+    kernels="built-in kernels"
+    grep -q "XNNPACK delegate" "$OUT/aarch64-$dataset.log" && kernels="XNNPACK"
+    log "$dataset: ${#images[@]} images, x86 ${T_X86[$dataset]} s, aarch64 under qemu ${T_ARM[$dataset]} s ($kernels)"
     python3 "$HERE/compare_predictions.py" "$OUT/x86-$dataset.json" "$OUT/aarch64-$dataset.json" \
         --atol "$ATOL" || status=1
 done
