@@ -282,3 +282,26 @@ def run(args) -> int:
             print(f"note: {note}", file=sys.stderr)
         print(format_text(results))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bnnkit.cli.predict ...``: the subcommand alone, same errors and exit codes."""
+    import argparse
+    import os
+
+    from bnnkit.errors import BnnkitError
+
+    parser = argparse.ArgumentParser(prog="bnnkit")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["predict", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.func(args) or 0)
+    except BnnkitError as error:
+        if os.environ.get("BNNKIT_DEBUG"):
+            raise
+        print(f"bnnkit: error: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
