@@ -25,6 +25,8 @@ COMMANDS = [
     "demo",
     "predict",
     "export_android",
+    "bench",
+    "report",
 ]
 
 
