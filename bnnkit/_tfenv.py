@@ -20,7 +20,6 @@ _TRUE_VALUES = ("true", "True", "1")
 
 def ensure_legacy_keras() -> None:
     """Set ``TF_USE_LEGACY_KERAS=1`` or fail clearly if it is too late to do so."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     tensorflow = sys.modules.get("tensorflow")
     if tensorflow is None:
         os.environ[LEGACY_KERAS_VARIABLE] = "1"

@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) is not for CLI users;
+    # bnnkit reports its own errors. BNNKIT_DEBUG=1 or an explicit value keeps TF's logs.
+    if not os.environ.get("BNNKIT_DEBUG"):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
