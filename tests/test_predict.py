@@ -1,0 +1,279 @@
+"""bnnkit predict: top-k classes of real image files on a bundle or a bare .tflite."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bnnkit.cli import predict
+from bnnkit.errors import InvalidInputError, InvalidModelFileError, UnsupportedModelError
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO.parent / "shared" / "datasets" / "samples"
+
+
+def _load_tool(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_test_bundle = _load_tool("make_test_bundle", REPO / "tools" / "qemu" / "make_test_bundle.py")
+
+
+@pytest.fixture(scope="session")
+def mnist_tflite_bundle(tmp_path_factory, mnist):
+    """A float LeNet trained briefly on 1,000 real MNIST images, as a bundle (stock ops)."""
+    import tensorflow as tf
+
+    model = make_test_bundle.train_float_lenet(mnist, train=1000, epochs=1, width=0.25)
+    out = tmp_path_factory.mktemp("bundle") / "mnist"
+    out.mkdir()
+    (out / "model.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    (out / "labels.txt").write_text("\n".join(mnist.classes) + "\n")
+    (out / "metadata.json").write_text(json.dumps(make_test_bundle._metadata(mnist)))
+    return out
+
+
+@pytest.fixture(scope="session")
+def mnist_samples():
+    paths = sorted(SAMPLES.glob("mnist_*.png"))
+    if not paths:
+        pytest.skip(f"no MNIST samples in {SAMPLES}")
+    return paths
+
+
+def _run_json(capsys, *argv) -> dict:
+    assert predict.main([*map(str, argv), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _copy_bundle(bundle: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    return copy
+
+
+def test_predict_is_a_registered_subcommand():
+    from bnnkit.cli.main import COMMANDS
+
+    assert "predict" in COMMANDS
+
+
+def test_bundle_predictions_name_the_true_digit_on_most_samples(capsys, mnist_tflite_bundle,
+                                                                mnist_samples):
+    report = _run_json(capsys, mnist_tflite_bundle, *mnist_samples, "--top-k", "3")
+    assert report["runtime"] == "tflite" and report["target"] == "litert"
+    assert len(report["predictions"]) == len(mnist_samples)
+    correct = 0
+    for path, result in zip(mnist_samples, report["predictions"]):
+        assert result["image"] == str(path)
+        ranked = result["top_k"]
+        assert len(ranked) == 3
+        probabilities = [c["probability"] for c in ranked]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert 0.0 <= sum(probabilities) <= 1.0 + 1e-5
+        assert all(c["label"] == str(c["index"]) for c in ranked)
+        correct += ranked[0]["label"] == path.stem.split("_")[-1]  # mnist_00_7.png -> "7"
+    assert correct >= 0.75 * len(mnist_samples)
+
+
+def test_bundle_probabilities_equal_the_keras_free_reference_pipeline(capsys, mnist_tflite_bundle,
+                                                                      mnist_samples):
+    """predict == imaging.to_input_tensor + a plain tf.lite.Interpreter on the same files."""
+    import tensorflow as tf
+
+    from bnnkit import imaging
+
+    report = _run_json(capsys, mnist_tflite_bundle, *mnist_samples[:5], "--top-k", "10")
+    metadata = json.loads((mnist_tflite_bundle / "metadata.json").read_text())
+    interpreter = tf.lite.Interpreter(str(mnist_tflite_bundle / "model.tflite"))
+    interpreter.allocate_tensors()
+    for path, result in zip(mnist_samples[:5], report["predictions"]):
+        x = imaging.to_input_tensor(imaging.load_image(path), metadata["input"])
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+        interpreter.invoke()
+        expected = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]
+        got = np.zeros(10)
+        for c in result["top_k"]:
+            got[c["index"]] = c["probability"]
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_text_output_is_one_line_per_image_with_k_classes(capsys, mnist_tflite_bundle,
+                                                          mnist_samples):
+    assert predict.main([str(mnist_tflite_bundle), *map(str, mnist_samples[:4]),
+                         "--top-k", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4
+    for path, line in zip(mnist_samples, lines):
+        assert line.startswith(f"{path}: ") and line.count("(") == 2
+
+
+@pytest.mark.parametrize("variant", ["rgba", "palette", "16-bit", "resized-rgb-jpeg", "cmyk"])
+def test_any_image_mode_and_size_is_read(capsys, tmp_path, mnist_tflite_bundle, mnist_samples,
+                                         variant):
+    source = mnist_samples[0]
+    grey = Image.open(source).convert("L")
+    path = tmp_path / f"{variant}.png"
+    if variant == "rgba":
+        rgba = grey.convert("RGBA")
+        rgba.putalpha(17)  # alpha is discarded, not composited
+        rgba.save(path)
+    elif variant == "palette":
+        grey.convert("P").save(path)
+    elif variant == "16-bit":
+        Image.fromarray(np.asarray(grey, dtype=np.uint16) * 257).save(path)
+    elif variant == "resized-rgb-jpeg":
+        path = tmp_path / "big.jpg"
+        grey.convert("RGB").resize((200, 150), Image.BICUBIC).save(path, quality=95)
+    else:
+        path = tmp_path / "cmyk.jpg"
+        grey.convert("RGB").convert("CMYK").save(path, quality=100)
+    reference = _run_json(capsys, mnist_tflite_bundle, source, "--top-k", "10")
+    report = _run_json(capsys, mnist_tflite_bundle, path, "--top-k", "10")
+    ref = {c["index"]: c["probability"] for c in reference["predictions"][0]["top_k"]}
+    got = {c["index"]: c["probability"] for c in report["predictions"][0]["top_k"]}
+    if variant in ("rgba", "palette", "16-bit"):
+        # lossless: the same grey pixels, so the same probabilities
+        assert got == pytest.approx(ref, abs=1e-6)
+    else:
+        assert sum(got.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_bare_tflite_assumes_minus_one_to_one_input_and_index_class_names(
+        capsys, mnist_tflite_bundle, mnist_samples):
+    with_metadata = _run_json(capsys, mnist_tflite_bundle, *mnist_samples[:3])
+    bare = _run_json(capsys, mnist_tflite_bundle / "model.tflite", *mnist_samples[:3])
+    assert bare["input"]["mean"] == [0.5] and bare["input"]["std"] == [0.5]
+    assert bare["input"]["color_mode"] == "grayscale"
+    assert any("no bundle metadata" in note for note in bare["notes"])
+    # this bundle's metadata says exactly the defaults, so the predictions are the same
+    assert bare["predictions"] == with_metadata["predictions"]
+
+
+def test_bare_tflite_note_is_printed_in_text_mode(capsys, mnist_tflite_bundle, mnist_samples):
+    assert predict.main([str(mnist_tflite_bundle / "model.tflite"), str(mnist_samples[0])]) == 0
+    assert "note:" in capsys.readouterr().err
+
+
+def test_bare_model_logits_go_through_a_softmax():
+    spec = predict.bare_model_spec("m.tflite", [1, 8, 8, 3])
+    assert spec.input["color_mode"] == "rgb" and spec.input["mean"] == [0.5] * 3
+    ranked = predict.scores_to_top_k([0.0, 2.0, 1.0], spec, 2)
+    assert [c["index"] for c in ranked] == [1, 2]
+    assert ranked[0]["probability"] == pytest.approx(np.exp(2) / (1 + np.e + np.exp(2)))
+    assert spec.activation == "linear" and any("softmax" in n for n in spec.notes)
+
+
+def test_bare_model_probabilities_are_kept_as_they_are():
+    spec = predict.bare_model_spec("m.tflite", [1, 8, 8, 1])
+    ranked = predict.scores_to_top_k([0.2, 0.7, 0.1], spec, 5)
+    assert [(c["label"], c["probability"]) for c in ranked] == [
+        ("1", pytest.approx(0.7)), ("0", pytest.approx(0.2)), ("2", pytest.approx(0.1))]
+    assert spec.activation == "softmax"
+
+
+@pytest.mark.parametrize("shape", [[1, 10], [1, 28, 28, 2], [1, 28, 28]])
+def test_bare_model_that_is_not_an_image_classifier_is_refused(shape):
+    with pytest.raises(UnsupportedModelError, match="not an image"):
+        predict.bare_model_spec("m.tflite", shape)
+
+
+def test_top_k_larger_than_the_classes_gives_every_class(capsys, mnist_tflite_bundle,
+                                                         mnist_samples):
+    report = _run_json(capsys, mnist_tflite_bundle, mnist_samples[0], "--top-k", "50")
+    assert sorted(c["index"] for c in report["predictions"][0]["top_k"]) == list(range(10))
+
+
+def test_threads_option_gives_the_same_predictions(capsys, mnist_tflite_bundle, mnist_samples):
+    one = _run_json(capsys, mnist_tflite_bundle, *mnist_samples[:3], "--threads", "1")
+    two = _run_json(capsys, mnist_tflite_bundle, *mnist_samples[:3], "--threads", "2")
+    for a, b in zip(one["predictions"], two["predictions"]):
+        assert [c["index"] for c in a["top_k"]] == [c["index"] for c in b["top_k"]]
+
+
+# ---- errors: one line and an exit code -------------------------------------------------------
+
+def test_missing_image_fails_before_the_model_is_loaded(capsys, tmp_path, monkeypatch,
+                                                        mnist_tflite_bundle):
+    monkeypatch.setattr(predict, "_open_runner",
+                        lambda *a: pytest.fail("the model must not be loaded"))
+    code = predict.main([str(mnist_tflite_bundle), str(tmp_path / "nope.png")])
+    assert code == InvalidInputError.exit_code
+    assert "no such image file" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_an_image_is_refused(capsys, tmp_path, mnist_tflite_bundle):
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    assert predict.main([str(mnist_tflite_bundle), str(text)]) == InvalidInputError.exit_code
+    assert "not an image" in capsys.readouterr().err
+
+
+def test_a_folder_without_metadata_is_not_a_bundle(tmp_path, mnist_samples):
+    with pytest.raises(InvalidModelFileError, match="not a bundle"):
+        predict.resolve_model(tmp_path)
+
+
+def test_a_missing_model_path_is_refused(tmp_path):
+    with pytest.raises(InvalidModelFileError, match="no such bundle"):
+        predict.resolve_model(tmp_path / "nothing.tflite")
+
+
+def test_a_newer_bundle_format_is_refused(tmp_path, mnist_tflite_bundle):
+    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
+    metadata = json.loads((bundle / "metadata.json").read_text())
+    metadata["format_version"] = 2
+    (bundle / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(UnsupportedModelError, match="format_version 2"):
+        predict.read_bundle(bundle)
+
+
+def test_malformed_metadata_is_refused(tmp_path, mnist_tflite_bundle):
+    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
+    (bundle / "metadata.json").write_text("{not json")
+    with pytest.raises(InvalidModelFileError, match="JSON"):
+        predict.read_bundle(bundle)
+
+
+def test_labels_that_do_not_match_the_outputs_are_refused(capsys, tmp_path, mnist_tflite_bundle,
+                                                          mnist_samples):
+    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
+    (bundle / "labels.txt").write_text("a\nb\nc\n")
+    metadata = json.loads((bundle / "metadata.json").read_text())
+    del metadata["output"]["num_classes"]
+    (bundle / "metadata.json").write_text(json.dumps(metadata))
+    assert predict.main([str(bundle), str(mnist_samples[0])]) == InvalidModelFileError.exit_code
+    assert "10 outputs" in capsys.readouterr().err
+
+
+def test_metadata_shape_that_differs_from_the_model_is_refused(capsys, tmp_path,
+                                                               mnist_tflite_bundle,
+                                                               mnist_samples):
+    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
+    metadata = json.loads((bundle / "metadata.json").read_text())
+    metadata["input"]["shape"] = [1, 32, 32, 1]
+    (bundle / "metadata.json").write_text(json.dumps(metadata))
+    assert predict.main([str(bundle), str(mnist_samples[0])]) == InvalidModelFileError.exit_code
+    assert "input shape" in capsys.readouterr().err
+
+
+def test_corrupt_model_file_is_refused(capsys, tmp_path, mnist_tflite_bundle, mnist_samples):
+    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
+    data = (bundle / "model.tflite").read_bytes()
+    (bundle / "model.tflite").write_bytes(data[: len(data) // 3])
+    assert predict.main([str(bundle), str(mnist_samples[0])]) == InvalidModelFileError.exit_code
+
+
+@pytest.mark.parametrize("option", [["--top-k", "0"], ["--threads", "0"]])
+def test_non_positive_counts_are_refused(capsys, mnist_tflite_bundle, mnist_samples, option):
+    code = predict.main([str(mnist_tflite_bundle), str(mnist_samples[0]), *option])
+    assert code == InvalidInputError.exit_code
