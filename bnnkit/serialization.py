@@ -129,7 +129,13 @@ def load_model(path: str | os.PathLike, *, compile: bool = False):
         if model_file.suffix == ".keras":
             return tf.keras.models.load_model(model_file, custom_objects=objects,
                                               compile=compile, safe_mode=True)
-        return tf.keras.models.load_model(model_file, custom_objects=objects, compile=compile)
+        # The .h5 and SavedModel loaders ignore ``safe_mode``; the scope makes them refuse
+        # Lambda bytecode too (it would otherwise run arbitrary code from the file).
+        from tf_keras.src.saving.serialization_lib import SafeModeScope
+
+        with SafeModeScope(True):
+            return tf.keras.models.load_model(model_file, custom_objects=objects,
+                                              compile=compile)
     except InvalidModelFileError:
         raise
     except Exception as error:  # noqa: BLE001 - Keras raises many unrelated types here
