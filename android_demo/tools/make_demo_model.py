@@ -2,12 +2,12 @@
 
     .venv/bin/python android_demo/tools/make_demo_model.py [--epochs 1] [--out DIR]
 
-The model is bnnkit's LeNet-5-style network with the ``float`` method at half width,
+The model is bnnkit's LeNet-5-style network (``--method bnn`` by default, half width),
 trained on MNIST, converted to stock TFLite builtin ops (``target: litert``, ``runtime:
-tflite``), so the ``litert`` flavor of the app runs it with no extra download. When
-``converters.convert_model(..., target="litert")`` exists it is used; otherwise the float
-model is converted with ``tf.lite.TFLiteConverter`` directly (the same thing for a float
-model: it has no binary layers to rewrite).
+tflite``) with ``converters.convert_model(..., target="litert")`` and written with
+``converters.write_bundle``, so the ``litert`` flavor of the app runs it with no extra
+download. Without ``converters`` (``--method float`` only) the float model is converted with
+``tf.lite.TFLiteConverter`` directly.
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ from bnnkit.models import build_model
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _convert(model, out_dir: Path) -> tuple[str, str]:
+def _convert(model, out_dir: Path, x, y) -> tuple[str, str]:
     try:
         from converters import convert_model  # type: ignore
     except ImportError:
         convert_model = None
     model_path = out_dir / "model.tflite"
     if convert_model is not None:
-        convert_model(model, model_path, target="litert")
+        with tempfile.TemporaryDirectory() as work:
+            convert_model(model, work, target="litert", calibration_x=x, calibration_y=y,
+                          overwrite=True, compare_float=False)
+            model_path.write_bytes((Path(work) / "model.tflite").read_bytes())
         return "converters.convert_model(target='litert')", "litert"
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -45,7 +48,8 @@ def _convert(model, out_dir: Path) -> tuple[str, str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--method", default="bnn")
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "datasets"))
     parser.add_argument("--out", default=str(ROOT / "android_demo" / "app" / "src" / "main"
                                              / "assets" / "bundle"))
@@ -53,7 +57,7 @@ def main(argv=None) -> int:
 
     tf.keras.utils.set_random_seed(0)
     data = load_dataset("mnist", data_dir=args.data_dir)
-    model = build_model("lenet", "float", input_shape=data.input_shape,
+    model = build_model("lenet", args.method, input_shape=data.input_shape,
                         num_classes=data.num_classes, width=0.5)
     model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -63,7 +67,7 @@ def main(argv=None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    how, target = _convert(model, out)
+    how, target = _convert(model, out, data.normalize(data.x_test[:256]), data.y_test[:256])
 
     interpreter = tf.lite.Interpreter(model_path=str(out / "model.tflite"))
     interpreter.allocate_tensors()
@@ -80,8 +84,8 @@ def main(argv=None) -> int:
     (out / "labels.txt").write_text("".join(f"{c}\n" for c in data.classes))
     metadata = {
         "format_version": 1,
-        "name": "mnist-lenet-float",
-        "method": "float",
+        "name": f"mnist-lenet-{args.method}",
+        "method": args.method,
         "target": target,
         "runtime": "tflite",
         "dataset": "mnist",
