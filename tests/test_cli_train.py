@@ -1,0 +1,78 @@
+"""``bnnkit train``: outputs of a run, and one-line errors that overwrite nothing."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def bnnkit_cli(*args, cwd=None, env=None):
+    environment = {**os.environ, **(env or {})}
+    environment.pop("BNNKIT_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "bnnkit.cli.main", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=environment, timeout=600)
+
+
+def assert_one_line_error(result, code, *fragments):
+    assert result.returncode == code, (result.returncode, result.stderr[-3000:])
+    lines = [line for line in result.stderr.splitlines() if line.startswith("bnnkit: error:")]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, shared_datasets):
+    runs = tmp_path_factory.mktemp("runs")
+    result = bnnkit_cli("train", "--method", "bnn", "--data-dir", shared_datasets, "--epochs", 1,
+                        "--train-limit", 512, "--test-limit", 256, "--runs-dir", runs,
+                        "--name", "tiny", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return runs / "tiny", json.loads(result.stdout[result.stdout.index("{"):])
+
+
+def test_train_writes_a_reloadable_run(tiny_run, mnist_small):
+    from bnnkit.serialization import load_model
+
+    run_dir, printed = tiny_run
+    for name in ("config.json", "history.json", "metrics.json", "model.keras"):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics == {k: v for k, v in printed.items() if k != "run_dir"}
+    assert metrics["train_images"] == 512 and metrics["test_images"] == 256
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [record["epoch"] for record in history["train"]] == [1]
+    model = load_model(run_dir)
+    x = mnist_small.normalize(mnist_small.x_test[:32])
+    first, second = model(x, training=False).numpy(), load_model(run_dir)(x, training=False).numpy()
+    np.testing.assert_array_equal(first, second)
+
+
+def test_existing_run_is_not_overwritten(tiny_run, shared_datasets):
+    run_dir, _ = tiny_run
+    before = (run_dir / "metrics.json").read_bytes()
+    result = bnnkit_cli("train", "--data-dir", shared_datasets, "--runs-dir", run_dir.parent,
+                        "--name", run_dir.name, "--epochs", 1)
+    assert_one_line_error(result, 8, "already holds a run", "--resume")
+    assert (run_dir / "metrics.json").read_bytes() == before
+
+
+def test_unknown_dataset_is_one_line(tmp_path):
+    result = bnnkit_cli("train", "--dataset", "nosuchset", "--runs-dir", tmp_path)
+    assert_one_line_error(result, 4, "unknown dataset 'nosuchset'")
+
+
+def test_missing_dataset_files_name_the_places(tmp_path):
+    result = bnnkit_cli("train", "--dataset", "cifar10", "--data-dir", tmp_path / "none",
+                        "--runs-dir", tmp_path, env={"BNNKIT_OFFLINE": "1", "HOME": str(tmp_path)})
+    assert_one_line_error(result, 4, "not found", "--data-dir", "Keras cache")
+
+
+def test_bad_method_option_is_one_line(tmp_path, shared_datasets):
+    result = bnnkit_cli("train", "--method", "bnn", "--option", "order=2", "--data-dir",
+                        shared_datasets, "--runs-dir", tmp_path, "--train-limit", 256)
+    assert_one_line_error(result, 6, "has no option(s)")
