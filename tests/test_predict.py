@@ -28,9 +28,14 @@ def _load_tool(name: str, path: Path):
 make_test_bundle = _load_tool("make_test_bundle", REPO / "tools" / "qemu" / "make_test_bundle.py")
 
 
+_BUNDLES: dict = {}  # built once per session even when another test module imports the fixture
+
+
 @pytest.fixture(scope="session")
 def mnist_tflite_bundle(tmp_path_factory, mnist):
     """A float LeNet trained briefly on 1,000 real MNIST images, as a bundle (stock ops)."""
+    if "mnist" in _BUNDLES:
+        return _BUNDLES["mnist"]
     import tensorflow as tf
 
     model = make_test_bundle.train_float_lenet(mnist, train=1000, epochs=1, width=0.25)
@@ -39,6 +44,7 @@ def mnist_tflite_bundle(tmp_path_factory, mnist):
     (out / "model.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     (out / "labels.txt").write_text("\n".join(mnist.classes) + "\n")
     (out / "metadata.json").write_text(json.dumps(make_test_bundle._metadata(mnist)))
+    _BUNDLES["mnist"] = out
     return out
 
 

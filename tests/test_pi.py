@@ -1,0 +1,152 @@
+"""The Raspberry Pi side: pi/run_litert.py and installing bnnkit without TensorFlow.
+
+The aarch64 run itself is in tests/test_pi_qemu.py (opt-in, ``-m qemu``). Here the runner is
+checked on x86 with ``tf.lite.Interpreter`` standing in for ``ai_edge_litert``'s Interpreter
+(the same class API), so its logic is tested without installing another runtime.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnnkit.cli import predict
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run_litert = _load("run_litert", REPO / "pi" / "run_litert.py")
+
+# the fixtures of test_predict (a trained bundle, the sample images)
+from test_predict import mnist_samples, mnist_tflite_bundle  # noqa: E402,F401
+
+
+@pytest.fixture
+def stock_interpreter(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setattr(run_litert, "load_interpreter_class",
+                        lambda: (tf.lite.Interpreter, "tf.lite"))
+
+
+def test_pi_runner_prints_what_bnnkit_predict_prints(capsys, stock_interpreter,
+                                                      mnist_tflite_bundle, mnist_samples):
+    argv = [str(mnist_tflite_bundle), *map(str, mnist_samples[:6]), "--json", "--top-k", "10"]
+    assert run_litert.main(argv) == 0
+    pi = json.loads(capsys.readouterr().out)
+    assert predict.main(argv) == 0
+    host = json.loads(capsys.readouterr().out)
+    assert pi["runtime"] == "tf.lite" and host["runtime"] == "tflite"
+    for a, b in zip(pi["predictions"], host["predictions"]):
+        assert a["image"] == b["image"]
+        assert [c["index"] for c in a["top_k"]] == [c["index"] for c in b["top_k"]]
+        np.testing.assert_allclose([c["probability"] for c in a["top_k"]],
+                                   [c["probability"] for c in b["top_k"]], atol=1e-6)
+
+
+def test_pi_runner_text_output_matches_the_cli_format(capsys, stock_interpreter,
+                                                      mnist_tflite_bundle, mnist_samples):
+    assert run_litert.main([str(mnist_tflite_bundle), str(mnist_samples[0])]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{mnist_samples[0]}: ") and line.count("(") == 3
+
+
+def test_pi_runner_refuses_an_lce_bundle_with_advice(capsys, tmp_path, mnist_tflite_bundle,
+                                                     mnist_samples):
+    bundle = tmp_path / "lce"
+    shutil.copytree(mnist_tflite_bundle, bundle)
+    metadata = json.loads((bundle / "metadata.json").read_text())
+    metadata.update(target="lce", runtime="lce")
+    (bundle / "metadata.json").write_text(json.dumps(metadata))
+    code = run_litert.main([str(bundle), str(mnist_samples[0])])
+    assert code == 6  # UnsupportedModelError
+    assert "lce_benchmark_model" in capsys.readouterr().err
+
+
+def test_pi_runner_refuses_a_corrupt_model(capsys, tmp_path, stock_interpreter,
+                                           mnist_tflite_bundle, mnist_samples):
+    bundle = tmp_path / "bad"
+    shutil.copytree(mnist_tflite_bundle, bundle)
+    (bundle / "model.tflite").write_bytes(b"TFL3" + bytes(100))
+    assert run_litert.main([str(bundle), str(mnist_samples[0])]) == 5  # InvalidModelFileError
+    assert "run_litert: error:" in capsys.readouterr().err
+
+
+class _FakeInt8Interpreter:
+    """An int8-in, int8-out model computing y = x (to check the (de)quantization)."""
+
+    def __init__(self, model_content=None, num_threads=None):
+        self.tensors = {}
+
+    def allocate_tensors(self):
+        pass
+
+    def get_input_details(self):
+        return [{"index": 0, "shape": np.array([1, 2, 2, 1]), "dtype": np.int8,
+                 "quantization": (1 / 64, 3)}]
+
+    def get_output_details(self):
+        return [{"index": 1, "shape": np.array([1, 4]), "dtype": np.int8,
+                 "quantization": (1 / 64, 3)}]
+
+    def set_tensor(self, index, value):
+        self.tensors[index] = value
+
+    def invoke(self):
+        self.tensors[1] = self.tensors[0].reshape(1, 4)
+
+    def get_tensor(self, index):
+        return self.tensors[index]
+
+
+def test_pi_runner_quantizes_int8_inputs_and_dequantizes_outputs(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_litert, "load_interpreter_class",
+                        lambda: (_FakeInt8Interpreter, "fake"))
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"x")
+    runner = run_litert.LiteRTRunner(model)
+    x = np.array([-1.0, 0.0, 0.5, 5.0], np.float32).reshape(1, 2, 2, 1)
+    # q = round(x * 64) + 3 clipped to int8, then back: 5.0 saturates at (127 - 3) / 64
+    np.testing.assert_allclose(runner.predict(x), [-1.0, 0.0, 0.5, 124 / 64])
+
+
+def test_bnnkit_installs_with_no_deps_and_its_pi_modules_import_no_tensorflow(tmp_path):
+    """What docs/raspberry-pi.md tells a Pi user to do: pip install --no-deps."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "bnnkit", "converters"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(REPO / name, source / name)
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(source)],
+                   check=True, capture_output=True)
+    check = (
+        "import sys, runpy\n"
+        "import bnnkit, bnnkit.imaging, bnnkit.cli.predict\n"
+        f"assert bnnkit.__file__.startswith({str(target)!r}), bnnkit.__file__\n"
+        f"runpy.run_path({str(REPO / 'pi' / 'run_litert.py')!r}, run_name='not_main')\n"
+        "heavy = [m for m in ('tensorflow', 'tf_keras', 'larq', 'converters') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,
+                            text=True, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
