@@ -232,12 +232,18 @@ def _memory(conversions: dict, nice: int) -> dict:
 def run_bench(out_dir="benchmarks/results", *, threads=(1, 2), rounds: int = 5,
               invocations: int = 20, lce_methods=DEFAULT_LCE_METHODS, throughput_methods=None,
               throughput_steps: int = 5, skip_throughput: bool = False, nice: int = 10,
-              log=print) -> dict:
-    """Run every benchmark and write ``bench.json`` and ``bench.md`` into ``out_dir``."""
+              work_dir=None, log=print) -> dict:
+    """Run every benchmark and write ``bench.json`` and ``bench.md`` into ``out_dir``.
+
+    The converted models go to ``work_dir`` (default: a temporary folder, kept out of git).
+    """
+    import tempfile
+
     from bnnkit.methods import available_methods
 
     out_dir = Path(out_dir)
-    work = out_dir / "models"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(work_dir or tempfile.mkdtemp(prefix="bnnkit-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     result = {"machine": machine_info(), "arch": "lenet", "input_shape": [28, 28, 1],
