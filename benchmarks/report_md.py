@@ -131,9 +131,10 @@ def _gaps_section(data):
                     f"ms, LCE indirect BGEMM {indirect['median']:.3f} ms per image.")
     return ["## Why the measured speed-ups are far below the papers' predictions", "",
             "1. **The 64x assumes one float MAC per cycle against 64 binary MACs per 64-bit "
-            "XNOR+popcount.** A modern x86 core does 8-16 float MACs per cycle with AVX2/FMA "
-            "(XNNPACK uses them), while popcount over 256-bit vectors has no single-instruction "
-            "equivalent in AVX2; the realistic ceiling is 64 / 8-16 = 4-8x per layer, not 58-64x."
+            "XNOR+popcount.** A modern x86 core does 16-32 float MACs per cycle with AVX2/AVX-512 "
+            "FMA (this host's CPU reports AVX2, AVX512F and FMA; XNNPACK uses them), while a "
+            "binary MAC needs XNOR, popcount and accumulation; the realistic ceiling is a few x "
+            "per layer, not 58-64x."
             + measured,
             "2. **LCE's x86 kernels are not its target.** LCE is optimized for 64-bit ARM "
             "(NEON); on x86 the default bconv kernel is markedly slower than the indirect BGEMM "
