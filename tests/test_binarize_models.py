@@ -109,6 +109,7 @@ def test_binarized_model_saves_and_reloads_identically_in_safe_mode(binarized, l
                                   loaded.predict(images, verbose=0))
 
 
+@pytest.mark.slow          # two converters per method: ~20-50 s on a shared machine
 @pytest.mark.parametrize("method", sorted(BINARIZERS))
 def test_binarized_model_converts_with_lce_and_stock_tflite(binarized, lenet, method):
     import larq_compute_engine as lce
