@@ -1,0 +1,60 @@
+"""The Pi runner on aarch64 (qemu) predicts what ``bnnkit predict`` predicts on x86.
+
+Opt-in: ``.venv/bin/python -m pytest -m qemu tests/test_pi_qemu.py``. Needs root (apt-get,
+mmdebstrap, chroot) and Debian's apt mirror plus PyPI the first time; ~35 s to build the arm64
+root once, then ~2 min per run on a 2-core host (two `litert` bundles are trained and converted,
+20 + 20 sample images on each side). Everything is done by tools/qemu/verify.sh; this test
+re-checks its outputs itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ATOL = 1e-5
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.fixture(scope="module")
+def verify_outputs(tmp_path_factory) -> Path:
+    if os.geteuid() != 0:
+        pytest.skip("the qemu check needs root (apt-get, mmdebstrap, chroot)")
+    if shutil.which("apt-get") is None:
+        pytest.skip("the qemu check needs a Debian-like host (apt-get)")
+    out = tmp_path_factory.mktemp("qemu-verify")
+    result = subprocess.run(["bash", str(REPO / "tools" / "qemu" / "verify.sh"), "--out", str(out),
+                             "--atol", str(ATOL)], capture_output=True, text=True)
+    print(result.stdout, result.stderr)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_aarch64_litert_predictions_equal_x86_on_the_shared_samples(verify_outputs, dataset):
+    x86 = json.loads((verify_outputs / f"x86-{dataset}.json").read_text())
+    arm = json.loads((verify_outputs / f"aarch64-{dataset}.json").read_text())
+    assert x86["target"] == arm["target"] == "litert"
+    assert arm["runtime"] == "ai-edge-litert"
+    assert len(x86["predictions"]) == len(arm["predictions"]) == 20
+    for a, b in zip(x86["predictions"], arm["predictions"]):
+        assert Path(a["image"]).name == Path(b["image"]).name
+        assert [c["index"] for c in a["top_k"]] == [c["index"] for c in b["top_k"]]
+        for ca, cb in zip(a["top_k"], b["top_k"]):
+            assert abs(ca["probability"] - cb["probability"]) <= ATOL
+
+
+def test_aarch64_run_used_xnnpack_as_on_a_pi(verify_outputs):
+    assert "XNNPACK delegate" in (verify_outputs / "aarch64-mnist.log").read_text()
+
+
+def test_timings_are_recorded(verify_outputs):
+    timings = json.loads((verify_outputs / "timings.json").read_text())
+    assert timings["aarch64_qemu_run_s"]["mnist"] > 0 and "qemu" in timings["machine"]
