@@ -24,19 +24,7 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _benchmarks():
-    """Import the top-level ``benchmarks`` package (from the checkout if not installed)."""
-    try:
-        import benchmarks  # noqa: F401
-    except ImportError:
-        import sys
-        from pathlib import Path
-
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-
 def run(args) -> int:
-    _benchmarks()
     from benchmarks.bench import DEFAULT_LCE_METHODS, run_bench
 
     result = run_bench(args.out, threads=tuple(args.threads), rounds=args.rounds,
