@@ -150,6 +150,12 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
     else:
         data = _targets.convert_litert(converted_model)
 
+    unknown_ops = [op for op in read_flatbuffer(data).custom_ops
+                   if op not in ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")]
+    if unknown_ops:
+        raise UnsupportedModelError(
+            f"the {target} converter left op(s) {', '.join(unknown_ops)} that no bnnkit runtime "
+            "supports; replace the layer(s) using them")
     data, info = guard_model(data)
     histogram = info.op_histogram
     tensor_names = [tensor.name for op in info.operators if op.op == "LceBconv2d"

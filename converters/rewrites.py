@@ -41,11 +41,16 @@ def _dense_as_conv_class():
     class DenseAsConv2D(lq.layers.QuantConv2D):
         """A ``QuantDense`` computed as a 1x1 ``QuantConv2D`` (same weights, same output)."""
 
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.input_spec = tf.keras.layers.InputSpec(min_ndim=2)
+
         def build(self, input_shape):
             shape = tf.TensorShape(input_shape)
             if shape.rank == 2:
                 shape = tf.TensorShape([shape[0], 1, 1, shape[1]])
             super().build(shape)
+            self.input_spec = tf.keras.layers.InputSpec(min_ndim=2)
 
         def compute_output_shape(self, input_shape):
             shape = tf.TensorShape(input_shape)
