@@ -145,7 +145,8 @@ def components_for_budget(filters: int, inputs: int, bit_budget: float, *,
         InvalidInputError: the budget is not positive, or too small for even K = 1.
     """
     where = f" of layer {layer!r}" if layer else ""
-    if not bit_budget or not np.isfinite(bit_budget) or bit_budget <= 0:
+    if (isinstance(bit_budget, bool) or not isinstance(bit_budget, (int, float))
+            or not np.isfinite(bit_budget) or bit_budget <= 0):
         raise InvalidInputError(f"bit_budget must be a positive fraction of S*N, got {bit_budget}")
     k = int(np.floor(bit_budget * filters * inputs / (filters + inputs) + 1e-9))
     if k < 1:
@@ -200,46 +201,48 @@ def sbd_decompose(weights: np.ndarray, gram: np.ndarray, components: int, *,
             x /= np.linalg.norm(x) or 1.0
         v = _sign_keep(x, 1.0)
         gv = g @ v
-        u = _sign_keep(rg @ v, 1.0)
-        d = 0.0
+        rgv = rg @ v
+        u = _sign_keep(rgv, 1.0)
+        cross = float(u @ rgv)                   # u^T R G v
+        quad = s * float(v @ gv)                 # S v^T G v
 
-        def step_loss(u, v, d, gv):
-            return loss - 2 * d * float(u @ rg @ v) + d * d * s * float(v @ gv)
+        def record(step):
+            result.objective.append(loss - 2 * d * cross + d * d * quad)
+            result.steps.append(f"{step} {k + 1}")
 
-        def d_step(u, v, gv):
-            denominator = s * float(v @ gv)
-            return max(0.0, float(u @ rg @ v) / denominator) if denominator > 0 else 0.0
+        def d_step():                            # (6)
+            return max(0.0, cross / quad) if quad > 0 else 0.0
 
-        d = d_step(u, v, gv)
-        result.objective.append(step_loss(u, v, d, gv))
-        result.steps.append(f"init {k + 1}")
+        d = d_step()
+        record("init")
         for _ in range(iterations):
             changed = False
             if d > 0:                            # (4)
-                new_u = _sign_keep(rg @ v, u)
+                rgv = rg @ v
+                new_u = _sign_keep(rgv, u)
                 changed |= bool(np.any(new_u != u))
                 u = new_u
-            result.objective.append(step_loss(u, v, d, gv))
-            result.steps.append(f"U {k + 1}")
+                cross = float(u @ rgv)
+            record("U")
             if d > 0:                            # (5), bit by bit
-                h = (rg.T @ u).tolist()
+                h = rg.T @ u
                 bits = v.tolist()
                 weight = d * s
-                for i in range(n):
-                    score = h[i] - weight * (gv[i] - diagonal[i] * bits[i])
+                for i, h_i in enumerate(h.tolist()):
+                    score = h_i - weight * (gv[i] - diagonal[i] * bits[i])
                     if (score > 0 and bits[i] < 0) or (score < 0 and bits[i] > 0):
                         bits[i] = -bits[i]
                         gv += (2.0 * bits[i]) * g_columns[:, i]
                         changed = True
                 v = np.asarray(bits)
-            result.objective.append(step_loss(u, v, d, gv))
-            result.steps.append(f"V {k + 1}")
-            d = d_step(u, v, gv)                 # (6)
-            result.objective.append(step_loss(u, v, d, gv))
-            result.steps.append(f"D {k + 1}")
+                cross = float(h @ v)
+                quad = s * float(v @ gv)
+            record("V")
+            d = d_step()
+            record("D")
             if not changed:
                 break
-        loss = step_loss(u, v, d, gv)
+        loss = result.objective[-1]
         us[:, k], vs[:, k], ds[k] = u, v, d
         residual -= d * np.outer(u, v)
         rg -= d * np.outer(u, gv)
