@@ -150,3 +150,18 @@ def test_bnnkit_installs_with_no_deps_and_its_pi_modules_import_no_tensorflow(tm
                             text=True, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_pi_runner_refuses_a_bare_model_with_lce_ops_with_advice(capsys, tmp_path,
+                                                                 stock_interpreter,
+                                                                 mnist_samples):
+    """A stock runtime cannot resolve LceQuantize/LceBconv2d: exit 6 and point to LCE's tools."""
+    from bnnkit.models import build_model
+    from converters import convert_model
+
+    report = convert_model(build_model("lenet", "bnn", width=0.25), tmp_path / "lce",
+                           target="lce", compare_float=False)
+    assert "LceBconv2d" in report["custom_ops"]
+    code = run_litert.main([report["model_path"], str(mnist_samples[0])])
+    assert code == 6
+    assert "lce_benchmark_model" in capsys.readouterr().err
