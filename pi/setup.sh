@@ -8,9 +8,10 @@
 # What it installs, and only that (no TensorFlow, no Larq: they have no Pi wheels and are not
 # needed to run a model):
 #   - a Python venv with pi/requirements.txt: ai-edge-litert (Google's stock TFLite runtime),
-#     numpy, Pillow;
+#     numpy, Pillow, tflite (the flatbuffer schema, pure Python, to validate bundles);
 #   - bnnkit itself with `pip install --no-deps`, so that pi/run_litert.py reuses
-#     bnnkit.imaging and bnnkit.cli.predict (image -> tensor, bundle reading, ranking) unchanged:
+#     bnnkit.imaging, bnnkit.cli.predict and converters.bundle (image -> tensor, ranking, bundle
+#     validation) unchanged:
 #     a Pi preprocesses images exactly as `bnnkit predict` on the training machine.
 # `lce`/`int8` bundles need Larq Compute Engine's runtime instead: see docs/raspberry-pi.md.
 set -euo pipefail
@@ -41,7 +42,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     log "creating the venv $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-log "installing ai-edge-litert, numpy, Pillow (pi/requirements.txt)"
+log "installing ai-edge-litert, numpy, Pillow, tflite (pi/requirements.txt)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REPO/pi/requirements.txt"
 log "installing bnnkit without its training dependencies (--no-deps)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "$REPO"
@@ -50,7 +51,7 @@ log "installing bnnkit without its training dependencies (--no-deps)"
 import platform, sys
 import numpy, PIL
 from ai_edge_litert.interpreter import Interpreter  # noqa: F401
-import bnnkit, bnnkit.imaging, bnnkit.cli.predict  # noqa: F401
+import bnnkit, bnnkit.imaging, bnnkit.cli.predict, converters.bundle  # noqa: F401
 heavy = [m for m in ("tensorflow", "larq") if m in sys.modules]
 assert not heavy, f"unexpected imports: {heavy}"
 print(f"[bnnkit-pi] ok: {platform.machine()} Python {platform.python_version()}, "

@@ -124,7 +124,8 @@ def test_pi_runner_quantizes_int8_inputs_and_dequantizes_outputs(tmp_path, monke
     np.testing.assert_allclose(runner.predict(x), [-1.0, 0.0, 0.5, 124 / 64])
 
 
-def test_bnnkit_installs_with_no_deps_and_its_pi_modules_import_no_tensorflow(tmp_path):
+def test_bnnkit_installs_with_no_deps_and_its_pi_modules_import_no_tensorflow(
+        tmp_path, mnist_tflite_bundle):
     """What docs/raspberry-pi.md tells a Pi user to do: pip install --no-deps."""
     source = tmp_path / "src"
     source.mkdir()
@@ -143,7 +144,10 @@ def test_bnnkit_installs_with_no_deps_and_its_pi_modules_import_no_tensorflow(tm
         "import bnnkit, bnnkit.imaging, bnnkit.cli.predict\n"
         f"assert bnnkit.__file__.startswith({str(target)!r}), bnnkit.__file__\n"
         f"runpy.run_path({str(REPO / 'pi' / 'run_litert.py')!r}, run_name='not_main')\n"
-        "heavy = [m for m in ('tensorflow', 'tf_keras', 'larq', 'converters') if m in sys.modules]\n"
+        f"spec = bnnkit.cli.predict.read_bundle({str(mnist_tflite_bundle)!r})\n"
+        "assert spec.target == 'litert' and len(spec.classes) == 10\n"
+        "heavy = [m for m in ('tensorflow', 'tf_keras', 'larq', 'larq_compute_engine')\n"
+        "         if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "print('ok')\n")
     result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,

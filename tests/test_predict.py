@@ -38,12 +38,13 @@ def mnist_tflite_bundle(tmp_path_factory, mnist):
         return _BUNDLES["mnist"]
     import tensorflow as tf
 
+    from converters.bundle import write_bundle
+
     model = make_test_bundle.train_float_lenet(mnist, train=1000, epochs=1, width=0.25)
-    out = tmp_path_factory.mktemp("bundle") / "mnist"
-    out.mkdir()
-    (out / "model.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    (out / "labels.txt").write_text("\n".join(mnist.classes) + "\n")
-    (out / "metadata.json").write_text(json.dumps(make_test_bundle._metadata(mnist)))
+    work = tmp_path_factory.mktemp("bundle")
+    (work / "float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    out = write_bundle(work / "mnist", work / "float.tflite", classes=mnist.classes,
+                       metadata=make_test_bundle._metadata(mnist))
     _BUNDLES["mnist"] = out
     return out
 
@@ -77,6 +78,7 @@ def test_bundle_predictions_name_the_true_digit_on_most_samples(capsys, mnist_tf
                                                                 mnist_samples):
     report = _run_json(capsys, mnist_tflite_bundle, *mnist_samples, "--top-k", "3")
     assert report["runtime"] == "tflite" and report["target"] == "litert"
+    assert report["name"] == "mnist-float-litert-test"
     assert len(report["predictions"]) == len(mnist_samples)
     correct = 0
     for path, result in zip(mnist_samples, report["predictions"]):
@@ -239,8 +241,18 @@ def test_a_newer_bundle_format_is_refused(tmp_path, mnist_tflite_bundle):
     metadata = json.loads((bundle / "metadata.json").read_text())
     metadata["format_version"] = 2
     (bundle / "metadata.json").write_text(json.dumps(metadata))
-    with pytest.raises(UnsupportedModelError, match="format_version 2"):
+    with pytest.raises(InvalidModelFileError, match="format_version 2"):
         predict.read_bundle(bundle)
+
+
+def test_a_model_modified_after_bundling_is_refused(capsys, tmp_path, mnist_tflite_bundle,
+                                                    mnist_samples):
+    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
+    data = bytearray((bundle / "model.tflite").read_bytes())
+    data[-100] ^= 0xFF  # one flipped byte in the weights: still a valid flatbuffer
+    (bundle / "model.tflite").write_bytes(bytes(data))
+    assert predict.main([str(bundle), str(mnist_samples[0])]) == InvalidModelFileError.exit_code
+    assert "model_sha256" in capsys.readouterr().err
 
 
 def test_malformed_metadata_is_refused(tmp_path, mnist_tflite_bundle):
@@ -250,13 +262,19 @@ def test_malformed_metadata_is_refused(tmp_path, mnist_tflite_bundle):
         predict.read_bundle(bundle)
 
 
+def test_an_unknown_output_activation_is_refused(tmp_path, mnist_tflite_bundle):
+    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
+    metadata = json.loads((bundle / "metadata.json").read_text())
+    metadata["output"]["activation"] = "sigmoid"
+    (bundle / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(InvalidModelFileError, match="sigmoid"):
+        predict.read_bundle(bundle)
+
+
 def test_labels_that_do_not_match_the_outputs_are_refused(capsys, tmp_path, mnist_tflite_bundle,
                                                           mnist_samples):
     bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
     (bundle / "labels.txt").write_text("a\nb\nc\n")
-    metadata = json.loads((bundle / "metadata.json").read_text())
-    del metadata["output"]["num_classes"]
-    (bundle / "metadata.json").write_text(json.dumps(metadata))
     assert predict.main([str(bundle), str(mnist_samples[0])]) == InvalidModelFileError.exit_code
     assert "10 outputs" in capsys.readouterr().err
 
@@ -269,7 +287,7 @@ def test_metadata_shape_that_differs_from_the_model_is_refused(capsys, tmp_path,
     metadata["input"]["shape"] = [1, 32, 32, 1]
     (bundle / "metadata.json").write_text(json.dumps(metadata))
     assert predict.main([str(bundle), str(mnist_samples[0])]) == InvalidModelFileError.exit_code
-    assert "input shape" in capsys.readouterr().err
+    assert "does not match the model" in capsys.readouterr().err
 
 
 def test_corrupt_model_file_is_refused(capsys, tmp_path, mnist_tflite_bundle, mnist_samples):

@@ -17,9 +17,9 @@ A bare ``.tflite`` has no metadata: the input shape comes from the model, 1 chan
 go through a softmax, and classes are named by their index. Each assumption is printed as a
 note.
 
-Everything here except :func:`run` imports only numpy and Pillow (through
-:mod:`bnnkit.imaging`), so the Raspberry Pi runner ``pi/run_litert.py`` reuses it with its own
-interpreter, without TensorFlow.
+Everything here except :func:`run` needs only numpy, Pillow (through :mod:`bnnkit.imaging`)
+and, to read a bundle, :mod:`converters.bundle` (numpy and the ``tflite`` schema package), never
+TensorFlow, so the Raspberry Pi runner ``pi/run_litert.py`` reuses it with its own interpreter.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import numpy as np
 from bnnkit import imaging
 from bnnkit.errors import InvalidInputError, InvalidModelFileError, UnsupportedModelError
 
-BUNDLE_FORMAT_VERSION = 1
 #: The normalization assumed for a ``.tflite`` without metadata: bnnkit's [-1, 1] default.
 DEFAULT_MEAN = 0.5
 DEFAULT_STD = 0.5
@@ -64,66 +63,32 @@ class ModelSpec:
     notes: list[str] = field(default_factory=list)
 
 
-def _load_json(path: Path) -> dict:
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidModelFileError(f"{path}: not a readable JSON file ({error})") from None
-    if not isinstance(metadata, dict):
-        raise InvalidModelFileError(f"{path}: metadata must be a JSON object")
-    return metadata
-
-
 def read_bundle(folder: str | Path) -> ModelSpec:
     """Read a bundle folder (``model.tflite``, ``labels.txt``, ``metadata.json``).
 
+    The files are validated by :func:`converters.bundle.read_bundle` (format version, labels
+    against the model's outputs, ``model_sha256``, flatbuffer structure, ops against the
+    declared runtime; it needs numpy and the ``tflite`` schema package, not TensorFlow), and
+    the input spec by :func:`bnnkit.imaging.check_input_spec`.
+
     # Returns
-    A :class:`ModelSpec`; classes come from the labels file, else from ``metadata["classes"]``.
+    A :class:`ModelSpec`.
 
     # Raises
     InvalidModelFileError: a file is missing, or the metadata is malformed or inconsistent.
-    UnsupportedModelError: the bundle's ``format_version`` is newer than this bnnkit reads.
     """
-    folder = Path(folder)
-    metadata_path = folder / "metadata.json"
-    if not metadata_path.is_file():
-        raise InvalidModelFileError(
-            f"{folder} is a folder without metadata.json, so it is not a bundle "
-            "(a bundle holds model.tflite, labels.txt and metadata.json; see "
-            "docs/bundle-format.md). Give the bundle folder or a .tflite file.")
-    metadata = _load_json(metadata_path)
-    version = metadata.get("format_version")
-    if version != BUNDLE_FORMAT_VERSION:
-        raise UnsupportedModelError(
-            f"{metadata_path}: format_version {version!r} is not supported; this bnnkit reads "
-            f"format_version {BUNDLE_FORMAT_VERSION} (upgrade bnnkit or re-export the bundle)")
-    model_path = folder / str(metadata.get("model_file", "model.tflite"))
-    if not model_path.is_file():
-        raise InvalidModelFileError(f"{folder}: the bundle's model file {model_path.name} "
-                                    "is missing")
+    from converters.bundle import read_bundle as read_checked_bundle
+
+    bundle = read_checked_bundle(folder)
+    metadata = bundle.metadata
     imaging.check_input_spec(metadata.get("input"))
-    output = metadata.get("output") or {}
-    activation = output.get("activation", "softmax")
+    activation = (metadata.get("output") or {}).get("activation", "softmax")
     if activation not in imaging.ACTIVATIONS:
-        raise InvalidModelFileError(f"{metadata_path}: output.activation {activation!r} is not "
-                                    f"one of {list(imaging.ACTIVATIONS)}")
-    classes = None
-    labels_path = folder / str(metadata.get("labels_file", "labels.txt"))
-    if labels_path.is_file():
-        try:
-            classes = labels_path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as error:
-            raise InvalidModelFileError(f"{labels_path}: unreadable ({error})") from None
-        while classes and not classes[-1].strip():
-            classes.pop()
-    elif "classes" in metadata:
-        classes = [str(name) for name in metadata["classes"]]
-    num_classes = output.get("num_classes")
-    if classes is not None and num_classes is not None and len(classes) != num_classes:
-        raise InvalidModelFileError(
-            f"{folder}: {len(classes)} class names for output.num_classes = {num_classes}")
-    return ModelSpec(model_path=model_path, input=metadata["input"], classes=classes,
-                     activation=activation, name=str(metadata.get("name", folder.name)),
+        raise InvalidModelFileError(f"{folder}: metadata output.activation {activation!r} is "
+                                    f"not one of {list(imaging.ACTIVATIONS)}")
+    return ModelSpec(model_path=bundle.model_path, input=metadata["input"],
+                     classes=list(bundle.classes) or None, activation=activation,
+                     name=str(metadata.get("name") or Path(folder).name),
                      target=metadata.get("target"), runtime=metadata.get("runtime"))
 
 

@@ -6,8 +6,8 @@
 A float LeNet (``bnnkit.models.build_model("lenet", "float")``), trained briefly on real
 images so that its outputs are not uniform, converted for the ``litert`` target (stock TFLite
 builtin ops only) and written as a bundle (docs/bundle-format.md). It uses
-``converters.convert_model(..., target="litert")`` (stock builtin ops, int8 weights) and writes
-``labels.txt`` and ``metadata.json`` beside it, as docs/bundle-format.md says.
+``converters.convert_model(..., target="litert")`` (stock builtin ops, int8 weights) and written
+with ``converters.bundle.write_bundle`` (docs/bundle-format.md).
 """
 
 from __future__ import annotations
@@ -64,31 +64,18 @@ def _metadata(dataset) -> dict:
 
 def write_litert_bundle(model, out: Path, dataset) -> Path:
     """Convert ``model`` for the ``litert`` target and write the bundle folder ``out``."""
-    out = Path(out)
-    calibration = dataset.subset(train=0, test=64)
-    try:
-        from converters import convert_model
-    except ImportError:
-        convert_model = None
-    if convert_model is not None:
-        convert_model(model, out, target="litert", overwrite=True,
-                      calibration_x=calibration.normalize(calibration.x_test),
-                      calibration_y=calibration.y_test, compare_float=False)
-    else:  # before the converters package existed
-        import tensorflow as tf
+    import tempfile
 
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "model.tflite").write_bytes(
-            tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    try:
-        from converters.bundle import write_bundle  # noqa: F401  (the real exporter)
-    except ImportError:
-        write_bundle = None
-    # TODO(bundle): use converters.bundle.write_bundle once its signature is settled.
-    (out / "labels.txt").write_text("\n".join(dataset.classes) + "\n", encoding="utf-8")
-    (out / "metadata.json").write_text(json.dumps(_metadata(dataset), indent=2) + "\n",
-                                       encoding="utf-8")
-    return out
+    from converters import convert_model
+    from converters.bundle import write_bundle
+
+    calibration = dataset.subset(train=0, test=64)
+    with tempfile.TemporaryDirectory() as work:
+        report = convert_model(model, work, target="litert", overwrite=True,
+                               calibration_x=calibration.normalize(calibration.x_test),
+                               calibration_y=calibration.y_test, compare_float=False)
+        return write_bundle(out, report["model_path"], classes=dataset.classes,
+                            metadata=_metadata(dataset), overwrite=True)
 
 
 def main(argv=None) -> int:
