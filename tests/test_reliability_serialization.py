@@ -1,0 +1,183 @@
+"""Models are safe to load and exact to reload.
+
+* every registered method's model (so every custom quantizer and layer in it) survives
+  save -> load with bit-identical outputs, as ``.keras`` (safe mode) and as a SavedModel;
+  methods are parametrized from the registry, so methods added later are covered too;
+* every bnnkit quantizer survives Keras serialization with bit-identical outputs;
+* loading refuses a ``.keras``/``.h5`` file carrying Python ``Lambda`` bytecode;
+* nothing in bnnkit/ or converters/ unpickles a file.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bnnkit  # noqa: F401
+import tensorflow as tf  # noqa: E402
+
+from bnnkit.errors import InvalidModelFileError  # noqa: E402
+from bnnkit.methods import available_methods, get_method  # noqa: E402
+from bnnkit.models import build_model  # noqa: E402
+from bnnkit.serialization import load_model, save_model  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+X = np.random.default_rng(8).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def trained_model(method: str):
+    """A LeNet of ``method`` after one training step (weights and BN stats off their init)."""
+    tf.keras.utils.set_random_seed(1)
+    model = build_model("lenet", get_method(method), (28, 28, 1), 10)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(X, np.arange(len(X)) % 10, epochs=1, batch_size=8, verbose=0)
+    return model
+
+
+def outputs(model) -> np.ndarray:
+    return model(X, training=False).numpy()
+
+
+@pytest.fixture(scope="module", params=available_methods())
+def method_model(request):
+    return request.param, trained_model(request.param)
+
+
+def test_keras_format_reload_is_bit_identical_in_safe_mode(method_model, tmp_path):
+    method, model = method_model
+    path = save_model(model, tmp_path / f"{method}.keras")
+    reloaded = load_model(path)  # bnnkit's loader: safe_mode=True
+    np.testing.assert_array_equal(outputs(reloaded), outputs(model))
+    assert [type(layer) for layer in reloaded.layers] == [type(layer) for layer in model.layers]
+    for got, want in zip(reloaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+# Exporting a SavedModel traces every function (~30 s a method on the shared CPU): one
+# method by default, every registered method with -m slow.
+@pytest.mark.parametrize("method", [
+    pytest.param(name, marks=() if name == "bnn" else pytest.mark.slow)
+    for name in available_methods()])
+def test_saved_model_reload_is_bit_identical_as_keras_and_as_a_graph(method, tmp_path):
+    model = trained_model(method)
+    path = save_model(model, tmp_path / f"{method}_savedmodel")
+    assert (path / "saved_model.pb").is_file()
+    reloaded = load_model(path)
+    np.testing.assert_array_equal(outputs(reloaded), outputs(model))
+    assert [type(layer) for layer in reloaded.layers] == [type(layer) for layer in model.layers]
+    # The same file through TensorFlow's own loader (what a serving stack would use). Its
+    # signature is a traced graph, so it is compared with the original model traced too:
+    # graph and eager execution may round differently (Grappler fuses ops).
+    graph = tf.saved_model.load(str(path))
+    serving = graph.signatures["serving_default"]
+    (result,) = serving(tf.constant(X)).values()
+    traced = tf.function(lambda x: model(x, training=False))(tf.constant(X)).numpy()
+    np.testing.assert_array_equal(result.numpy(), traced)
+
+
+def test_every_custom_layer_is_covered_by_some_method_model():
+    """Each registered bnnkit layer appears in at least one method's model above."""
+    import larq as lq
+
+    layers = {name for name, obj in tf.keras.utils.get_custom_objects().items()
+              if isinstance(obj, type) and issubclass(obj, tf.keras.layers.Layer)
+              and not issubclass(obj, lq.quantizers.Quantizer)
+              and obj.__module__.startswith("bnnkit") and name == obj.__name__}
+    seen = set()
+    for method in available_methods():
+        model = build_model("lenet", method, (28, 28, 1), 10)
+        seen |= {type(layer).__name__ for layer in model.layers}
+    missing = layers - seen
+    assert not missing, f"custom layers no method model uses (test them here): {missing}"
+
+
+def _bnnkit_quantizers():
+    import larq as lq
+
+    import bnnkit.methods  # noqa: F401
+
+    return sorted(
+        (name, obj) for name, obj in tf.keras.utils.get_custom_objects().items()
+        if isinstance(obj, type) and issubclass(obj, lq.quantizers.Quantizer)
+        and obj.__module__.startswith("bnnkit") and name == obj.__name__
+    )
+
+
+@pytest.mark.parametrize("name,cls", _bnnkit_quantizers(), ids=[n for n, _ in _bnnkit_quantizers()])
+def test_every_quantizer_round_trips_through_keras_serialization_bit_identically(name, cls):
+    quantizer = cls()
+    config = tf.keras.utils.serialize_keras_object(quantizer)
+    restored = tf.keras.utils.deserialize_keras_object(config)
+    assert type(restored) is cls
+    assert restored.get_config() == quantizer.get_config()
+    w = np.random.default_rng(2).normal(size=(3, 3, 4, 5)).astype(np.float32)
+    np.testing.assert_array_equal(restored(tf.constant(w)).numpy(),
+                                  quantizer(tf.constant(w)).numpy())
+
+
+def _lambda_model():
+    inputs = tf.keras.Input((3,))
+    return tf.keras.Model(inputs, tf.keras.layers.Lambda(lambda t: t * 2.0)(inputs))
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_model_file_with_lambda_bytecode_is_refused(tmp_path, suffix):
+    path = tmp_path / f"lambda{suffix}"
+    _lambda_model().save(path)
+    with pytest.raises(InvalidModelFileError, match="Lambda"):
+        load_model(path)
+
+
+def test_a_saved_model_with_a_lambda_runs_its_traced_graph_not_python_bytecode(tmp_path):
+    path = tmp_path / "lambda_savedmodel"
+    _lambda_model().save(path, save_format="tf")
+    reloaded = load_model(path)
+    # Keras' Lambda (which would unmarshal the bytecode) is refused; the SavedModel loader
+    # falls back to the layer's traced TensorFlow graph, a revived object.
+    (layer,) = [layer for layer in reloaded.layers if "lambda" in layer.name]
+    assert type(layer) is not tf.keras.layers.Lambda
+    assert "saved_model" in type(layer).__module__
+
+
+UNSAFE = [
+    (r"\bpickle\.loads?\(", "pickle.load"),
+    (r"\bcPickle\b|\bdill\b|\bcloudpickle\b|\bjoblib\.load\(", "pickle-based loaders"),
+    (r"\btorch\.load\(", "torch.load"),
+    (r"allow_pickle\s*=\s*True", "np.load(allow_pickle=True)"),
+    (r"\bmarshal\.loads?\(", "marshal.load"),
+    (r"\byaml\.(unsafe_)?load\((?![^)]*SafeLoader)", "yaml.load without SafeLoader"),
+    (r"safe_mode\s*=\s*False", "Keras safe_mode=False"),
+    (r"\bshelve\.open\(", "shelve"),
+]
+
+
+def test_nothing_in_bnnkit_or_converters_unpickles_a_file():
+    offenders = []
+    files = [*REPO_ROOT.joinpath("bnnkit").rglob("*.py"),
+             *REPO_ROOT.joinpath("converters").rglob("*.py")]
+    assert len(files) > 10
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            for pattern, what in UNSAFE:
+                if re.search(pattern, code):
+                    offenders.append(f"{path.relative_to(REPO_ROOT)}:{number}: {what}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_keras_models_are_only_loaded_through_bnnkit_serialization():
+    """Every ``load_model`` call outside serialization.py goes through bnnkit's safe loader."""
+    offenders = []
+    for path in [*REPO_ROOT.joinpath("bnnkit").rglob("*.py"),
+                 *REPO_ROOT.joinpath("converters").rglob("*.py")]:
+        if path.name == "serialization.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"keras\.(models\.)?load_model\(|saving\.load_model\(", line):
+                offenders.append(f"{path.relative_to(REPO_ROOT)}:{number}")
+    assert not offenders, "use bnnkit.serialization.load_model: " + ", ".join(offenders)
