@@ -4,9 +4,9 @@
   (with ``LceQuantize`` in front), real-valued layers stay float32.
 * ``int8``: LCE binary layers plus int8 real-valued layers. The real-valued conv/dense layers
   are annotated for quantization-aware training with tensorflow-model-optimization
-  (``quantize_annotate_layer`` then ``quantize_apply``); their fake-quant ranges are
-  calibrated (a forward pass in training mode, batch-norm frozen) and optionally fine-tuned
-  for a few epochs; then the LCE converter emits int8 ``CONV_2D``/``FULLY_CONNECTED`` around
+  (``quantize_annotate_layer`` then ``quantize_apply``); their activation ranges are
+  calibrated on data (:func:`calibrate_ranges`) and optionally fine-tuned (QAT, batch-norm
+  frozen) for a few epochs; then the LCE converter emits int8 ``CONV_2D``/``FULLY_CONNECTED`` around
   the ``LceBconv2d`` ops.
 * ``litert``: stock TFLite builtin ops only, for any stock runtime (Android's Maven
   ``tensorflow-lite``, ``ai-edge-litert``, ``tf.lite.Interpreter``). The stock
@@ -159,10 +159,9 @@ def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             layer.trainable = False  # calibration/fine-tuning must not move BN statistics
     calibration_x = np.asarray(calibration_x, np.float32)
-    for start in range(0, len(calibration_x), batch_size):
-        qat_model(calibration_x[start:start + batch_size], training=True)
+    calibrated = calibrate_ranges(qat_model, model, calibration_x, batch_size=batch_size)
     info = {"annotated_layers": annotated, "calibration_images": int(len(calibration_x)),
-            "qat_epochs": 0}
+            "calibrated_ranges": calibrated, "qat_epochs": 0}
     if qat_epochs and qat_data is not None:
         x, y = qat_data
         qat_model.compile(tf.keras.optimizers.Adam(learning_rate),
@@ -172,3 +171,51 @@ def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
         info.update(qat_epochs=int(qat_epochs), qat_images=int(len(x)),
                     qat_learning_rate=learning_rate)
     return qat_model, info
+
+
+def _range_variables(layer, suffixes):
+    found = {}
+    for weight in layer.weights:
+        for key, suffix in suffixes.items():
+            if weight.name.split("/")[-1].startswith(suffix):
+                found[key] = weight
+    return found.get("min"), found.get("max")
+
+
+def calibrate_ranges(qat_model, float_model, x, *, batch_size: int = 64) -> dict:
+    """Set the activation fake-quant ranges of a tfmot QAT model from data, layer by layer.
+
+    tfmot learns them as moving averages (decay 0.999) starting from [-6, 6]: a few batches
+    barely move them. Here each range is set to the observed ``[min(0, lo), max(0, hi)]`` of
+    the tensor it quantizes in ``float_model`` (the model before ``quantize_apply``): the
+    model input for ``QuantizeLayer``, the wrapped layer's output for a ``QuantizeWrapper``
+    named ``quant_<layer>``.
+    """
+    import tensorflow as tf
+
+    ranges = {}
+    for layer in qat_model.layers:
+        kind = type(layer).__name__
+        if kind == "QuantizeLayer":
+            low, high = _range_variables(layer, {"min": "quantize_layer_min",
+                                                 "max": "quantize_layer_max"})
+            values = x
+        elif kind.startswith("QuantizeWrapper"):
+            low, high = _range_variables(layer, {"min": "post_activation_min",
+                                                 "max": "post_activation_max"})
+            name = layer.name[len("quant_"):] if layer.name.startswith("quant_") else layer.name
+            if low is None or high is None or name not in [l.name for l in float_model.layers]:
+                continue
+            probe = tf.keras.Model(float_model.inputs, float_model.get_layer(name).output)
+            values = np.concatenate([np.asarray(probe(x[start:start + batch_size],
+                                                      training=False))
+                                     for start in range(0, len(x), batch_size)])
+        else:
+            continue
+        if low is None or high is None:
+            continue
+        lo, hi = min(0.0, float(values.min())), max(0.0, float(values.max()))
+        low.assign(np.full(low.shape, lo, np.float32))
+        high.assign(np.full(high.shape, hi, np.float32))
+        ranges[layer.name] = [lo, hi]
+    return ranges
