@@ -33,11 +33,11 @@ Only \(G\) is needed, accumulated from calibration images by
 
     from bnnkit.binarize import binarize_bwnh, calibration_images
     result = binarize_bwnh(float_model, calibration_images(dataset, 1024))
-    result.model            # Keras model, hidden layers binary (magnitude-aware sign)
+    result.model            # Keras model, hidden layers binary (BWN kernel quantizer)
     result.layers[0].objective   # L after the start and after every step
 
-In the returned model each binarized layer is a Larq ``QuantConv2D``/``QuantDense`` with the
-per-output-channel magnitude-aware sign kernel quantizer
+In the returned model each binarized layer is a Larq ``QuantConv2D``/``QuantDense`` with
+BWN's per-output-channel kernel quantizer (:class:`bnnkit.quantizers.BWNWeightQuantizer`)
 \(Q(W)_{:,j} = \operatorname{mean}|w_j| \operatorname{sign}(w_j)\) and latent kernel
 \(\alpha_j b_j\): the quantized kernel is exactly the hashing result
 (\(\operatorname{mean}|\alpha_j b_j| = \alpha_j\), \(\operatorname{sign}(\alpha_j b_j) = b_j\)),
@@ -61,9 +61,11 @@ import numpy as np
 
 from bnnkit.binarize import _graph
 from bnnkit.binarize.calibration import check_images, kernel_matrix, layer_gram
+from bnnkit.quantizers import BWNWeightQuantizer
 
-#: The kernel quantizer of BWNH's binary layers (per-output-channel mean|W| * sign(W)).
-KERNEL_QUANTIZER = "magnitude_aware_sign"
+#: The kernel quantizer of BWNH's binary layers: BWN's per-output-channel
+#: mean|W| * sign(W), registered as "bwn_weight" (:mod:`bnnkit.quantizers.bwn`).
+KERNEL_QUANTIZER = "bwn_weight"
 
 
 @dataclass
@@ -202,7 +204,7 @@ def _bwnh_replacement(result: HashingResult):
 
         config = old.get_config()
         common = dict(activation=config["activation"], use_bias=config["use_bias"],
-                      kernel_quantizer=KERNEL_QUANTIZER,
+                      kernel_quantizer=BWNWeightQuantizer(),
                       kernel_constraint="weight_clip", name=old.name)
         if isinstance(old, tf.keras.layers.Dense):
             layer = lq.layers.QuantDense(config["units"], **common)
