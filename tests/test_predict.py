@@ -68,10 +68,14 @@ def _copy_bundle(bundle: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_predict_is_a_registered_subcommand():
-    from bnnkit.cli.main import COMMANDS
+def test_predict_is_a_registered_subcommand(capsys, mnist_tflite_bundle, mnist_samples):
+    from bnnkit.cli.main import COMMANDS, main
 
     assert "predict" in COMMANDS
+    assert main(["predict", str(mnist_tflite_bundle), str(mnist_samples[0]), "--top-k", "1"]) == 0
+    assert capsys.readouterr().out.startswith(f"{mnist_samples[0]}: ")
+    assert main(["predict", str(mnist_tflite_bundle), "missing.png"]) == 7
+    assert "bnnkit: error: no such image file: missing.png" in capsys.readouterr().err
 
 
 def test_bundle_predictions_name_the_true_digit_on_most_samples(capsys, mnist_tflite_bundle,
