@@ -9,7 +9,13 @@ from __future__ import annotations
 from bnnkit.errors import UnsupportedModelError
 from bnnkit.models.lenet import lenet
 
-ARCHITECTURES = {"lenet": lenet}
+from bnnkit.models.vgg_small import vgg_small  # noqa: E402  (issue 3 architectures)
+from bnnkit.models.alexnet import alexnet  # noqa: E402
+from bnnkit.models.resnet import resnet18  # noqa: E402
+from bnnkit.models.bireal import bireal18, bireal34  # noqa: E402
+
+ARCHITECTURES = {"lenet": lenet, "vgg_small": vgg_small, "alexnet": alexnet,
+                 "resnet18": resnet18, "bireal18": bireal18, "bireal34": bireal34}
 
 
 def build_model(arch: str, method="bnn", input_shape=(28, 28, 1), num_classes=10,
