@@ -21,7 +21,9 @@ only on (seed, epoch), so a resumed run sees exactly the batches an uninterrupte
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,7 +33,7 @@ import numpy as np
 from bnnkit.data import Dataset, load_dataset
 from bnnkit.errors import InvalidInputError, OutputExistsError, UnsupportedModelError
 from bnnkit.methods import get_method
-from bnnkit.models import build_model
+from bnnkit.models import ARCHITECTURES, build_model
 from bnnkit.recipes import recipe_for
 from bnnkit.serialization import atomic_write_json, load_model, save_model
 
@@ -78,6 +80,32 @@ def make_strategy(name: str):
     if name == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise UnsupportedModelError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def is_chief(strategy) -> bool:
+    """True on the one process that writes the run folder (always, without several workers).
+
+    With ``MultiWorkerMirroredStrategy`` the chief is task ``chief``, or ``worker`` 0 when
+    the cluster has no ``chief`` task (TensorFlow's convention).
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if task_type is None:
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "chief" or (task_type == "worker" and not has_chief
+                                    and resolver.task_id == 0)
+
+
+def _all_workers_ok(strategy, ok: bool) -> bool:
+    """A barrier: False on every worker when any worker passes ``ok=False``."""
+    import tensorflow as tf
+
+    if strategy.num_replicas_in_sync == 1 or getattr(strategy, "cluster_resolver", None) is None:
+        return ok
+    flags = strategy.run(lambda: tf.constant(1.0 if ok else 0.0))
+    return bool(strategy.reduce(tf.distribute.ReduceOp.SUM, flags, axis=None).numpy()
+                >= strategy.num_replicas_in_sync)
 
 
 def epoch_batches(dataset: Dataset, batch_size: int, seed: int, first_epoch: int,
@@ -196,8 +224,6 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         OutputExistsError: ``run_dir`` holds a run and neither resume nor overwrite was given.
         DatasetNotFoundError, UnsupportedModelError: from data loading and model building.
     """
-    import tensorflow as tf
-
     run_dir = Path(run_dir)
     if resume:
         config = _prepare_run_dir(run_dir, config, resume, overwrite)
@@ -206,11 +232,39 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         raise UnsupportedModelError(
             f"unknown strategy {config.strategy!r}; choose one of {', '.join(STRATEGIES)}"
         )
+    # Multi-worker collectives must be configured before TensorFlow runs anything.
+    strategy = make_strategy(config.strategy)
+    chief = is_chief(strategy)
     method = get_method(config.method, **config.method_options)
+    if config.arch not in ARCHITECTURES:
+        raise UnsupportedModelError(
+            f"unknown architecture {config.arch!r}; choose one of: {', '.join(sorted(ARCHITECTURES))}"
+        )
     if dataset is None:
         dataset = load_run_dataset(config)
+    # Only the chief writes the run folder; other workers write the same files (saving
+    # may need every worker) into a temporary folder that is deleted at the end.
+    out_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="bnnkit-worker-"))
     if not resume:
-        _prepare_run_dir(run_dir, config, resume, overwrite)
+        error = None
+        if chief:
+            try:
+                _prepare_run_dir(run_dir, config, resume, overwrite)
+            except OutputExistsError as refused:
+                error = refused
+        if not _all_workers_ok(strategy, error is None):
+            raise error or OutputExistsError(
+                f"the chief worker refused to write {run_dir}; see its error")
+    try:
+        return _train_stages(config, run_dir, out_dir, strategy, method, dataset, verbose, log)
+    finally:
+        if not chief:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _train_stages(config, run_dir, out_dir, strategy, method, dataset, verbose, log) -> dict:
+    import tensorflow as tf
+
     tf.keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -218,14 +272,14 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         verbose = 1 if sys.stdout.isatty() else 2
     recipe = recipe_for(method.name)
     epochs = config.epochs if config.epochs is not None else recipe["epochs"]
-    strategy = make_strategy(config.strategy)
 
     def builder(method_instance):
         return build_model(config.arch, method_instance, dataset.input_shape, dataset.num_classes)
 
     stages = method.training_stages(builder, epochs)
-    history_path = run_dir / "history.json"
-    history = json.loads(history_path.read_text()) if history_path.is_file() else {}
+    history_path = out_dir / "history.json"
+    read_history = run_dir / "history.json"
+    history = json.loads(read_history.read_text()) if read_history.is_file() else {}
     test_data = dataset.pipeline("test", 512)
     previous = None
     timings = []
@@ -247,11 +301,12 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
             epoch_variable = tf.Variable(0, dtype=tf.int64, trainable=False)
             checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
                                              epoch=epoch_variable)
-        manager = tf.train.CheckpointManager(checkpoint, run_dir / "checkpoint" / f"stage{index}",
+        manager = tf.train.CheckpointManager(checkpoint, out_dir / "checkpoint" / f"stage{index}",
                                              max_to_keep=1)
         first_epoch = 0
-        if manager.latest_checkpoint:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        latest = tf.train.latest_checkpoint(run_dir / "checkpoint" / f"stage{index}")
+        if latest:
+            checkpoint.restore(latest).assert_existing_objects_matched()
             first_epoch = int(epoch_variable.numpy())
             # Epochs after the checkpoint were lost with the process; forget their records.
             history[stage.name] = [r for r in history.get(stage.name, [])
@@ -271,7 +326,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
             model.fit(train_data, epochs=stage.epochs, initial_epoch=first_epoch,
                       steps_per_epoch=steps, validation_data=test_data, callbacks=[callback],
                       verbose=verbose)
-        save_model(model, stage_file)
+        save_model(model, out_dir / stage_file.name)
         timings.append({"stage": stage.name, "epochs": stage.epochs,
                         "seconds": round(time.perf_counter() - started, 2)})
         previous = model
@@ -282,7 +337,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     loss, accuracy = model.evaluate(test_data, verbose=0)
-    save_model(model, run_dir / "model.keras")
+    save_model(model, out_dir / "model.keras")
     metrics = {
         "method": method.describe(),
         "arch": config.arch,
@@ -301,7 +356,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         "std": list(dataset.std),
         "color_mode": dataset.color_mode,
     }
-    atomic_write_json(run_dir / "metrics.json", metrics)
+    atomic_write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 

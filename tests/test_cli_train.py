@@ -76,3 +76,17 @@ def test_bad_method_option_is_one_line(tmp_path, shared_datasets):
     result = bnnkit_cli("train", "--method", "bnn", "--option", "order=2", "--data-dir",
                         shared_datasets, "--runs-dir", tmp_path, "--train-limit", 256)
     assert_one_line_error(result, 6, "has no option(s)")
+
+
+def test_help_lists_exactly_the_registered_methods_and_architectures():
+    from bnnkit.cli.train import ARCHITECTURE_NAMES, METHOD_NAMES
+    from bnnkit.methods import available_methods
+    from bnnkit.models import ARCHITECTURES
+
+    assert sorted(METHOD_NAMES) == available_methods()
+    assert sorted(ARCHITECTURE_NAMES) == sorted(ARCHITECTURES)
+
+
+def test_unknown_method_is_one_line(tmp_path):
+    result = bnnkit_cli("train", "--method", "xnr", "--runs-dir", tmp_path)
+    assert_one_line_error(result, 6, "unknown method 'xnr'", "xnor")

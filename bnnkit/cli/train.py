@@ -8,6 +8,11 @@ from pathlib import Path
 from bnnkit.errors import InvalidInputError
 
 
+# Listed here for --help only; tests/test_cli_train.py checks they match the registries.
+METHOD_NAMES = ("float", "bnn", "bwn", "xnor", "horq", "bireal", "bwnh", "sbd")
+ARCHITECTURE_NAMES = ("lenet", "vgg_small", "alexnet", "resnet18", "bireal18", "bireal34")
+
+
 def parse_options(pairs: list[str]) -> dict:
     """``["order=2", "k_map=false"]`` -> ``{"order": 2, "k_map": False}`` (JSON values)."""
     options = {}
@@ -31,11 +36,11 @@ def add_data_arguments(parser) -> None:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train a binary (or float) network",
                                    description=__doc__)
-    from bnnkit.methods import available_methods
-    from bnnkit.models import ARCHITECTURES
-
-    parser.add_argument("--method", default="bnn", choices=available_methods())
-    parser.add_argument("--arch", default="lenet", choices=sorted(ARCHITECTURES))
+    # Names are checked when the run starts (bnnkit.methods.get_method / build_model), so
+    # that `bnnkit --help` and the other subcommands do not have to import TensorFlow.
+    parser.add_argument("--method", default="bnn", help=f"one of: {', '.join(METHOD_NAMES)}")
+    parser.add_argument("--arch", default="lenet",
+                        help=f"one of: {', '.join(ARCHITECTURE_NAMES)} (default: lenet)")
     add_data_arguments(parser)
     parser.add_argument("--epochs", type=int, help="default: the method's recipe budget")
     parser.add_argument("--batch-size", type=int, default=128)
