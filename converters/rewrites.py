@@ -106,7 +106,7 @@ def rewrite_model(model, *, dense_to_conv: bool = True):
         replaced[layer.name] = new
         return new
 
-    if not replaced and not _needs_rewrite(model, dense_to_conv):
+    if not _needs_rewrite(model, dense_to_conv):
         return model, log, check_fast_path(model, log)
     new_model = tf.keras.models.clone_model(model, clone_function=clone)
     for layer in model.layers:
