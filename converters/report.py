@@ -35,6 +35,9 @@ def format_table(report: dict) -> str:
         lines.append(f"Keras vs TFLite   top-1 agreement {agreement['top1_agreement']:.2%}, max abs "
                      f"diff {agreement['max_abs_diff']:.2e} on {agreement['n']} "
                      f"{agreement.get('data', 'images')}")
+    if "original_model_top1_agreement" in agreement:
+        lines.append(f"vs original Keras top-1 agreement {agreement['original_model_top1_agreement']:.2%}"
+                     " (before int8 quantization-aware wrapping)")
     accuracy = report.get("accuracy")
     if accuracy:
         lines.append(f"accuracy          Keras {accuracy['keras']:.2%}, TFLite "
