@@ -356,3 +356,26 @@ def test_existing_run_dir_is_refused_without_resume_or_overwrite(capsys, tmp_pat
     expect_error(capsys, "outputs", "existing run folder without --resume/--overwrite", 8,
                  "--overwrite", "train", "--runs-dir", tmp_path / "runs", "--name", "f",
                  "--epochs", "1", "--data-dir", shared_datasets, watch=tmp_path)
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_a_real_process_prints_only_the_one_error_line_for_an_empty_model(
+        command, tmp_path, samples_dir):
+    import subprocess
+    import sys
+
+    empty = tmp_path / "empty.tflite"
+    empty.write_bytes(b"")
+    argv = [str(empty), str(samples_dir / SAMPLE)] if command == "predict" else [str(empty)]
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("BNNKIT_DEBUG", "TF_CPP_MIN_LOG_LEVEL")}
+    result = subprocess.run([sys.executable, "-m", "bnnkit.cli.main", command, *argv],
+                            cwd=REPO_ROOT, env=environment, capture_output=True, text=True,
+                            timeout=300)
+    RECORD.append(("process", f"`bnnkit {command}` on an empty .tflite, real stderr",
+                   "1 line, exit 5", f"exit {result.returncode}, "
+                   f"{len(result.stderr.splitlines())} stderr line(s)"))
+    assert result.returncode == 5
+    assert result.stderr.splitlines() == [f"bnnkit: error: {empty} is empty (0 bytes); "
+                                          "it is not a TFLite model"]
+    assert result.stdout == ""
