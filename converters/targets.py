@@ -159,6 +159,9 @@ def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             layer.trainable = False  # calibration/fine-tuning must not move BN statistics
     calibration_x = np.asarray(calibration_x, np.float32)
+    # One forward pass in training mode sets the weight ranges (tfmot's last-value
+    # quantizers read them from the kernels only then; BN is frozen above).
+    qat_model(calibration_x[:batch_size], training=True)
     calibrated = calibrate_ranges(qat_model, model, calibration_x, batch_size=batch_size)
     info = {"annotated_layers": annotated, "calibration_images": int(len(calibration_x)),
             "calibrated_ranges": calibrated, "qat_epochs": 0}
@@ -203,6 +206,8 @@ def calibrate_ranges(qat_model, float_model, x, *, batch_size: int = 64) -> dict
         elif kind.startswith("QuantizeWrapper"):
             low, high = _range_variables(layer, {"min": "post_activation_min",
                                                  "max": "post_activation_max"})
+            if low is None:  # wrapped activations (tfmot adds them after quantized layers)
+                low, high = _range_variables(layer, {"min": "output_min", "max": "output_max"})
             name = layer.name[len("quant_"):] if layer.name.startswith("quant_") else layer.name
             if low is None or high is None or name not in [l.name for l in float_model.layers]:
                 continue
