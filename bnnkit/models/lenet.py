@@ -4,7 +4,7 @@
     conv 5x5, 32, real-valued -> max-pool 2 -> BN           (first layer stays real)
     method block: conv 5x5, 64, max-pool 2                  (binary for binary methods)
     method block: "fc" 512 as a conv over the whole 7x7 map (binary; LCE needs a conv)
-    dense num_classes, real-valued -> softmax               (last layer stays real)
+    BN -> dense num_classes, real-valued -> softmax         (last layer stays real)
 
 LeNet-5's two conv + two fc layers (LeCun et al. 1998), with widths large enough for
 binary layers. The hidden fully connected layer is written as a "valid" conv whose kernel
@@ -32,6 +32,9 @@ def lenet(method="bnn", input_shape=(28, 28, 1), num_classes=10, *, width=1.0,
     x = method.conv_block(x, c2, 5, pool=True, name="block1")
     x = method.conv_block(x, fc, tuple(int(d) for d in x.shape[1:3]), padding="valid",
                           name="fc")
+    # XNOR-Net and HORQ blocks end with the scaled binary conv (BN comes first in their
+    # block order), so the classifier gets a BN in front of it, as in XNOR-Net's AlexNet.
+    x = tf.keras.layers.BatchNormalization(momentum=0.9, name="head_bn")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     x = tf.keras.layers.Dense(num_classes, name="classifier")(x)
     outputs = tf.keras.layers.Activation("softmax", name="probabilities", dtype="float32")(x)
