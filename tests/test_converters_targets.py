@@ -152,6 +152,18 @@ def test_bnn_converts_to_every_target(target, tmp_path):
     assert report["agreement"]["n"] == 64
 
 
+def test_int8_keeps_the_accuracy_of_a_trained_float_model(mnist_small, tmp_path):
+    """Every real-valued layer int8: weight and activation ranges must come from the model
+    and the data (tfmot's initial [-6, 6] ranges destroy small weights)."""
+    model = trained_tiny_model("float", mnist_small)
+    x = mnist_small.normalize(mnist_small.x_test[:300])
+    report = convert_model(model, tmp_path, "int8", calibration_x=x,
+                           calibration_y=mnist_small.y_test[:300], compare_float=False)
+    assert report["agreement"]["original_model_top1_agreement"] >= 0.95
+    assert report["accuracy"]["cost"] <= 0.05
+    assert "quant_stem_conv" in report["int8"]["calibrated_ranges"]
+
+
 def test_existing_output_is_kept_without_overwrite(tmp_path):
     (tmp_path / "model.tflite").write_bytes(b"keep me")
     with pytest.raises(OutputExistsError, match="overwrite"):
