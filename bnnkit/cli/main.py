@@ -42,13 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) is not for CLI users;
-    # bnnkit reports its own errors. BNNKIT_DEBUG=1 or an explicit value keeps TF's logs.
-    if not os.environ.get("BNNKIT_DEBUG"):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run_parsed(args) -> int:
+    """Run a parsed subcommand; a :class:`BnnkitError` becomes one line and its exit code."""
     try:
         return int(args.func(args) or 0)
     except BnnkitError as error:
@@ -59,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bnnkit: interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) is not for CLI users;
+    # bnnkit reports its own errors. BNNKIT_DEBUG=1 or an explicit value keeps TF's logs.
+    if not os.environ.get("BNNKIT_DEBUG"):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return run_parsed(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -252,20 +252,12 @@ def run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m bnnkit.cli.predict ...``: the subcommand alone, same errors and exit codes."""
     import argparse
-    import os
 
-    from bnnkit.errors import BnnkitError
+    from bnnkit.cli.main import run_parsed
 
     parser = argparse.ArgumentParser(prog="bnnkit")
     register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["predict", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args) or 0)
-    except BnnkitError as error:
-        if os.environ.get("BNNKIT_DEBUG"):
-            raise
-        print(f"bnnkit: error: {error}", file=sys.stderr)
-        return error.exit_code
+    return run_parsed(parser.parse_args(["predict", *(sys.argv[1:] if argv is None else argv)]))
 
 
 if __name__ == "__main__":
