@@ -216,3 +216,32 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not(tmp_path, m
     for x, y in zip(first, second, strict=True):
         np.testing.assert_array_equal(x, y)
     assert any(not np.array_equal(x, y) for x, y in zip(first, other, strict=True))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["bireal"])
+def test_a_run_lost_after_its_first_stage_resumes_from_the_stage_file_exactly(
+        tmp_path, mnist, method):
+    """A multi-stage method killed between stages continues from ``stage0_*.keras``."""
+    from bnnkit.training import TrainConfig, train
+
+    data = mnist.subset(512, 128)
+    config = TrainConfig(method=method, epochs=2, seed=5, batch_size=64)
+    quiet = {"dataset": data, "verbose": 0, "log": lambda *a: None}
+    reference = train(config, tmp_path / "ref", **quiet)
+    run = tmp_path / "cut"
+    train(config, run, **quiet)
+    stages = sorted(run.glob("stage*.keras"))
+    assert len(stages) == 2, "the method should train in two stages"
+    # What a kill just after stage 0 leaves: stage 0's file, no later output.
+    for path in (stages[1], run / "model.keras", run / "metrics.json"):
+        path.unlink()
+    import shutil
+    shutil.rmtree(run / "checkpoint" / "stage1")
+    logs = []
+    resumed = train(config, run, resume=True, dataset=data, verbose=0, log=logs.append)
+    assert any("finished earlier" in line for line in logs)
+    assert resumed["test_accuracy"] == reference["test_accuracy"]
+    assert resumed["test_loss"] == reference["test_loss"]
+    for got, want in zip(final_weights(run), final_weights(tmp_path / "ref"), strict=True):
+        np.testing.assert_array_equal(got, want)
