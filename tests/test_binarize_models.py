@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from binarize_support import calibration_and_held_out, trained_lenet
+from binarize_support import trained_lenet
 from bnnkit.binarize import binarize_bwnh, binarize_sbd, layer_gram
 from bnnkit.errors import InvalidInputError, UnsupportedModelError
 
