@@ -84,7 +84,8 @@ def _layer_outcomes(macs: dict, histogram: dict, target: str, tensor_names: list
         elif layer["kind"] == "binary_weight":
             packed = int(np.ceil(layer["params"] / 8))
             stored = layer["params"] * (4 if target == "lce" else 1)
-            deploy = "a float32 conv" if target == "lce" else "an int8 conv"
+            deploy = ("a float32 conv" if target == "lce" else
+                      "an int8 conv (its +-alpha weights are exact in int8)")
             float_layers.append({
                 "layer": layer["name"], "kind": "binary_weight",
                 "reason": (f"binary weights but real-valued inputs: no binary kernel "

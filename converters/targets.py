@@ -116,19 +116,64 @@ def _annotate_real_layers(model):
     from converters.macs import is_linear_layer, layer_bits
 
     annotated = []
+    clones = {}
+    constant_kernels = {}
+    for layer in model.layers:  # eagerly, before cloning builds a graph
+        if _binary_weight_as_plain_layer(layer) is not None:
+            constant_kernels[layer.name] = np.asarray(
+                layer.kernel_quantizer(tf.convert_to_tensor(layer.kernel)))
 
     def annotate(layer):
+        replacement = _binary_weight_as_plain_layer(layer) \
+            if layer.name in constant_kernels else None
+        if replacement is not None:
+            annotated.append(layer.name)
+            clones[layer.name] = replacement
+            return tfmot.quantization.keras.quantize_annotate_layer(replacement)
         clone = layer.__class__.from_config(layer.get_config())
         if is_linear_layer(layer) and layer_bits(layer)[:2] == (32, 32) \
                 and type(layer) in (tf.keras.layers.Conv2D, tf.keras.layers.Dense,
                                     tf.keras.layers.DepthwiseConv2D):
             annotated.append(layer.name)
+            clones[layer.name] = clone
             return tfmot.quantization.keras.quantize_annotate_layer(clone)
+        clones[layer.name] = clone
         return clone
 
     clone = tf.keras.models.clone_model(model, clone_function=annotate)
-    clone.set_weights(model.get_weights())
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if layer.name in constant_kernels:
+            weights = [constant_kernels[layer.name]] + weights[1:]
+        if weights:
+            clones[layer.name].set_weights(weights)
     return clone, annotated
+
+
+def _binary_weight_as_plain_layer(layer):
+    """A Larq layer with binary weights and real inputs (BWN, BWNH, SBD) as a plain Keras
+    ``Conv2D``/``Dense`` holding its quantized kernel ``alpha * sign(W)``: tfmot can then
+    quantize it, and per-channel int8 stores ``+-alpha_c`` exactly (``+-127`` steps of
+    ``alpha_c / 127``). Returns the new (unbuilt) layer, or None."""
+    import larq as lq
+    import tensorflow as tf
+
+    from converters.macs import layer_bits
+
+    if type(layer) not in (lq.layers.QuantConv2D, lq.layers.QuantDense):
+        return None
+    if layer_bits(layer)[:2] != (32, 1) or layer.input_quantizer is not None:
+        return None
+    if isinstance(layer, lq.layers.QuantConv2D) and layer.padding == "same" \
+            and float(layer.pad_values) != 0.0:
+        return None
+    config = layer.get_config()
+    for key in ("input_quantizer", "kernel_quantizer", "pad_values", "metrics"):
+        config.pop(key, None)
+    cls = tf.keras.layers.Conv2D if isinstance(layer, lq.layers.QuantConv2D) \
+        else tf.keras.layers.Dense
+    config["kernel_constraint"] = None
+    return cls.from_config(config)
 
 
 def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
