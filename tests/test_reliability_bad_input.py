@@ -234,11 +234,7 @@ BAD_IMAGES = {
 }
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, marks=pytest.mark.xfail(
-        strict=True, reason="known bug: the float-image error does not name the file "
-                            "(bnnkit/imaging.py to_pixels)"))
-    if case.startswith("32-bit") else case for case in BAD_IMAGES])
+@pytest.mark.parametrize("case", BAD_IMAGES)
 def test_files_that_are_not_usable_images_are_refused(case, kit, capsys, tmp_path, samples_dir):
     images = tmp_path / "images"
     images.mkdir()

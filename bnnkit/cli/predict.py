@@ -160,7 +160,11 @@ def predict_files(predict: Callable[[np.ndarray], np.ndarray], spec: ModelSpec,
         raise InvalidInputError(f"--top-k must be at least 1, got {k}")
     results = []
     for path in image_paths:
-        x = imaging.to_input_tensor(imaging.load_image(path), spec.input)
+        image = imaging.load_image(path)  # its errors already name the file
+        try:
+            x = imaging.to_input_tensor(image, spec.input)
+        except InvalidInputError as error:
+            raise InvalidInputError(f"{path}: {error}") from error
         scores = predict(x)
         results.append({"image": str(path), "top_k": scores_to_top_k(scores, spec, k)})
     return results
