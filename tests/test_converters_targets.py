@@ -146,6 +146,10 @@ def test_bnn_converts_to_every_target(target, tmp_path):
     report = convert_model(tiny_model("bnn"), tmp_path, target, compare_float=False)
     if target == "litert":
         assert report["custom_ops"] == [] and report["runtime"] == "tflite"
+        pytest.importorskip("ai_edge_litert")
+        out = open_runner(tmp_path / "model.tflite", runtime="litert").predict(
+            np.zeros((2, 28, 28, 1), np.float32))
+        assert out.shape == (2, 10)
     else:
         assert report["op_histogram"]["LceBconv2d"] == 2
         assert report["kernel_options"]["use_indirect_bgemm"] is True
