@@ -29,11 +29,29 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 X = np.random.default_rng(8).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
 
 
+def _tiny_dataset():
+    from bnnkit.data import Dataset
+
+    pixels = np.round((X + 1) * 127.5).astype(np.uint8)
+    labels = np.arange(len(X)) % 10
+    return Dataset("tiny", pixels, labels, pixels, labels, [str(i) for i in range(10)], "test")
+
+
 @functools.lru_cache(maxsize=None)
 def trained_model(method: str):
-    """A LeNet of ``method`` after one training step (weights and BN stats off their init)."""
+    """``method``'s final LeNet after one training step (weights and BN stats off their init).
+
+    The model is what the method's last training stage builds: for BWNH and SBD, the float
+    LeNet binarized with their data-driven procedure (so SBD's ChannelScale is included).
+    """
     tf.keras.utils.set_random_seed(1)
-    model = build_model("lenet", get_method(method), (28, 28, 1), 10)
+    instance = get_method(method, **({"calibration_images": len(X)}
+                                     if "calibration_images" in get_method(method).options
+                                     else {}))
+    model = None
+    for stage in instance.training_stages(
+            lambda m: build_model("lenet", m, (28, 28, 1), 10), epochs=1):
+        model = stage.build(model, _tiny_dataset())
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(X, np.arange(len(X)) % 10, epochs=1, batch_size=8, verbose=0)
     return model
@@ -81,7 +99,7 @@ def test_saved_model_reload_is_bit_identical_as_keras_and_as_a_graph(method, tmp
 
 
 def test_every_custom_layer_is_covered_by_some_method_model():
-    """Each registered bnnkit layer appears in at least one method's model above."""
+    """Each registered bnnkit layer appears in at least one method's final model above."""
     import larq as lq
 
     layers = {name for name, obj in tf.keras.utils.get_custom_objects().items()
@@ -90,8 +108,7 @@ def test_every_custom_layer_is_covered_by_some_method_model():
               and obj.__module__.startswith("bnnkit") and name == obj.__name__}
     seen = set()
     for method in available_methods():
-        model = build_model("lenet", method, (28, 28, 1), 10)
-        seen |= {type(layer).__name__ for layer in model.layers}
+        seen |= {type(layer).__name__ for layer in trained_model(method).layers}
     missing = layers - seen
     assert not missing, f"custom layers no method model uses (test them here): {missing}"
 
