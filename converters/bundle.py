@@ -76,8 +76,12 @@ def write_bundle(output_dir, tflite_path, *, classes, metadata: dict | None = No
     if not classes or len(classes) != int(output_shape[-1]):
         raise InvalidInputError(f"{len(classes)} class names for a model with "
                                 f"{output_shape[-1]} outputs")
-    if any("\n" in name or "\r" in name for name in classes):
-        raise InvalidInputError("class names cannot contain line breaks")
+    # labels.txt holds one name per line: a name must be exactly one non-empty line for
+    # every line splitter (str.splitlines also breaks on \x0b, \x0c, \x1c-\x1e, \x85, \u2028/9).
+    unusable = [name for name in classes if name.splitlines() != [name]]
+    if unusable:
+        raise InvalidInputError(f"class names must be non-empty and contain no line breaks: "
+                                f"{unusable[:3]!r}")
     metadata = dict(metadata or {})
     runtime = "lce" if info.lce_ops else "tflite"
     target = metadata.get("target") or ("lce" if info.lce_ops else "litert")

@@ -30,14 +30,10 @@ def tiny_tflite(tmp_path_factory):
     return path
 
 
-#: Characters ``str.splitlines`` (the reader) breaks lines on; write_bundle only refuses \n, \r.
+#: Characters ``str.splitlines`` (the reader) breaks lines on; write_bundle refuses them all.
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 names = st.lists(st.text(max_size=6), min_size=CLASSES, max_size=CLASSES)
-known_bug = ("bug in converters/bundle.py: write_bundle accepts class names that its reader "
-             "(str.splitlines) splits, and an empty last name; the bundle is then unreadable "
-             "or a name changes")
-
 
 def _write_then_read(tiny_tflite, out, classes):
     from converters.bundle import read_bundle, write_bundle
@@ -63,7 +59,6 @@ def test_bundle_class_names_round_trip_or_are_refused(tiny_tflite, tmp_path, cla
     _write_then_read(tiny_tflite, tmp_path / "bundle", classes)
 
 
-@pytest.mark.xfail(strict=True, reason=known_bug)
 @pytest.mark.parametrize("classes", [
     ["a\u2028b", "c", "d"],   # Unicode line separator
     ["a\x0cb", "c", "d"],     # form feed
