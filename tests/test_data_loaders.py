@@ -36,7 +36,7 @@ def test_pipeline_normalizes_to_minus_one_one(mnist_small):
 def test_search_order_prefers_data_dir_then_environment(tmp_path, shared_datasets, monkeypatch):
     monkeypatch.setenv("BNNKIT_DATA", str(shared_datasets))
     found = load_dataset("mnist", tmp_path)  # empty --data-dir: falls through to $BNNKIT_DATA
-    assert found.source.startswith(str(shared_datasets))
+    assert found.source.startswith(str(shared_datasets.resolve()))
 
 
 def test_missing_dataset_error_names_every_place_tried(tmp_path, monkeypatch):
