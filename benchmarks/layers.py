@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import math
 
+from converters.macs import iter_layers
+
 
 def xnor_speedup(c: int, n_w: int) -> float:
     """XNOR-Net's predicted speed-up of one binary convolution."""
@@ -89,7 +91,7 @@ def layer_table(model) -> list[dict]:
     import tensorflow as tf
 
     rows = []
-    for layer in _flat_layers(model):
+    for layer in iter_layers(model):
         if isinstance(layer, tf.keras.layers.DepthwiseConv2D):
             continue
         if isinstance(layer, tf.keras.layers.Conv2D):
@@ -131,14 +133,6 @@ def layer_table(model) -> list[dict]:
             },
         })
     return rows
-
-
-def _flat_layers(model):
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:
-            yield from _flat_layers(layer)
-        else:
-            yield layer
 
 
 def mac_summary(rows: list[dict]) -> dict:
