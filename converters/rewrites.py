@@ -17,6 +17,12 @@ per layer in ``log`` (a list of ``{"layer", "rewrite", "detail"}``), which ends 
   multiply the *output* of the binary conv for LCE to find a plain binary conv. bnnkit's
   ``XnorConv2D``/``HorqConv2D`` already compute them that way; the check logs it and flags a
   scale applied to the conv's input (an input quantizer whose precision is not 1).
+* ``split_large_binary_convs``: LCE's converter leaves a binary conv with a per-output-channel
+  scale as a float conv behind ``LceDequantize`` once its kernel is large (measured: a
+  6x6x256 -> 4096 conv, 37.7M weights, the fc6 of XNOR/BWN AlexNet, stays float at 302 MB;
+  the same with 2048 outputs, 18.9M weights, fuses). Such a layer is split along its output
+  channels into parts of at most ``MAX_FUSED_KERNEL_WEIGHTS`` weights whose outputs are
+  concatenated: the same function, every part a binary kernel.
 * ``check_fast_path``: LCE packs binary channels into 32-bit words. Input channels per group
   that are not a multiple of 32 waste the padding bits (and grouped binary convs must have a
   multiple of 32 per group), and ``padding="same"`` without ``pad_values=1`` needs LCE's
@@ -32,6 +38,46 @@ import numpy as np
 from converters.macs import is_linear_layer, iter_layers, layer_bits
 
 BITPACK_WIDTH = 32
+MAX_FUSED_KERNEL_WEIGHTS = 1 << 24  # below the largest size measured to fuse (18.9M)
+
+
+def _split_parts(layer) -> int:
+    """How many output-channel parts ``layer`` needs (1: no split)."""
+    kernel = getattr(layer, "kernel", None)
+    if kernel is None or layer_bits(layer)[:2] != (1, 1) or getattr(layer, "groups", 1) != 1:
+        return 1
+    size, filters, parts = int(np.prod(kernel.shape)), int(kernel.shape[-1]), 1
+    while size / parts > MAX_FUSED_KERNEL_WEIGHTS and filters % (parts * 2) == 0:
+        parts *= 2
+    return parts
+
+
+def split_large_binary_convs(model, log: list):
+    """Split binary convs too large for LCE to fuse (see the module docstring)."""
+    import tensorflow as tf
+
+    from bnnkit.binarize._graph import rebuild
+
+    plans = {layer.name: _split_parts(layer) for layer in model.layers}
+    plans = {name: parts for name, parts in plans.items() if parts > 1}
+    if not plans:
+        return model
+
+    def split(old, inputs):
+        config, weights = old.get_config(), old.get_weights()
+        channels = np.array_split(np.arange(old.filters), plans[old.name])
+        outputs = []
+        for index, part in enumerate(channels):
+            layer = old.__class__.from_config(
+                {**config, "name": f"{old.name}_part{index}", "filters": len(part)})
+            outputs.append(layer(inputs))
+            layer.set_weights([weights[0][..., part]] + [w[part] for w in weights[1:]])
+        log.append({"layer": old.name, "rewrite": "split_large_binary_convs",
+                    "detail": f"{int(np.prod(old.kernel.shape)):,} weights -> "
+                              f"{len(channels)} parts of {len(channels[0])} output channels"})
+        return tf.keras.layers.Concatenate(name=f"{old.name}_concat")(outputs)
+
+    return rebuild(model, {name: split for name in plans})
 
 
 def _dense_as_conv_class():
@@ -107,6 +153,7 @@ def rewrite_model(model, *, dense_to_conv: bool = True):
         return new
 
     if not _needs_rewrite(model, dense_to_conv):
+        model = split_large_binary_convs(model, log)
         return model, log, check_fast_path(model, log)
     new_model = tf.keras.models.clone_model(model, clone_function=clone)
     for layer in model.layers:
@@ -117,6 +164,7 @@ def rewrite_model(model, *, dense_to_conv: bool = True):
         if isinstance(layer, lq.layers.QuantDense) and not isinstance(new, lq.layers.QuantDense):
             weights = [weights[0].reshape((1, 1) + weights[0].shape)] + weights[1:]
         new.set_weights(weights)
+    new_model = split_large_binary_convs(new_model, log)
     return new_model, log, check_fast_path(new_model, log)
 
 

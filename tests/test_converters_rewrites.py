@@ -56,3 +56,26 @@ def test_model_without_anything_to_rewrite_is_returned_as_is():
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(2, name="head")(inputs))
     rewritten, log, messages = rewrite_model(model)
     assert rewritten is model and log == [] and messages == []
+
+
+def test_binary_conv_too_large_for_lce_is_split_into_fused_parts(monkeypatch):
+    """A binary conv over the size LCE fuses becomes parts that each fuse; same outputs."""
+    import larq_compute_engine as lce
+    import numpy as np
+    import tensorflow as tf
+
+    import converters.rewrites as rewrites
+    from bnnkit.methods import get_method
+    from converters.flatbuffer import read_flatbuffer
+
+    monkeypatch.setattr(rewrites, "MAX_FUSED_KERNEL_WEIGHTS", 4000)
+    inputs = tf.keras.Input((6, 6, 32))
+    model = tf.keras.Model(inputs, get_method("xnor").conv_block(inputs, 64, 3, padding="valid",
+                                                                 name="big"))
+    log = []
+    split = rewrites.split_large_binary_convs(model, log)
+    assert [entry["rewrite"] for entry in log] == ["split_large_binary_convs"]
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 6, 6, 32)).astype("float32")
+    np.testing.assert_array_equal(split(x).numpy(), model(x).numpy())
+    histogram = read_flatbuffer(lce.convert_keras_model(split)).op_histogram
+    assert histogram["LceBconv2d"] == 8 and "LceDequantize" not in histogram
