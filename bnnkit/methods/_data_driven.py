@@ -22,40 +22,56 @@ COMMON_OPTIONS = {
 }
 
 
-def float_block(x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
-    """The float baseline's block: data-driven methods start from a float network."""
-    from bnnkit.methods import get_method
+class DataDrivenMethod(Method):
+    """Base of the methods that binarize a trained float network (BWNH, SBD).
 
-    return get_method("float").conv_block(x, filters, kernel_size, strides=strides,
-                                          padding=padding, pool=pool, name=name)
+    Hidden conv blocks are the float baseline's (the method starts from a float network);
+    subclasses implement ``binarize(model, images) -> bnnkit.binarize.BinarizedModel``.
+    """
 
+    binary_weights = True
+    binary_activations = False
 
-def data_driven_stages(method: Method, build_model, epochs: int, binarize) -> list[Stage]:
-    """``[float stage, binarize+fine-tune stage]``; ``binarize(model, images)`` returns a
-    :class:`bnnkit.binarize.BinarizedModel`."""
-    from bnnkit.methods import get_method
+    @classmethod
+    def option_defaults(cls) -> dict:
+        return dict(COMMON_OPTIONS)
 
-    options = method.options
+    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False,
+                   name):
+        from bnnkit.methods import get_method
 
-    def build_float(previous, dataset):
-        if options["float_model"]:
-            from bnnkit.serialization import load_model
+        return get_method("float").conv_block(x, filters, kernel_size, strides=strides,
+                                              padding=padding, pool=pool, name=name)
 
-            return load_model(options["float_model"])
-        return build_model(get_method("float"))
+    def binarize(self, model, images):
+        raise NotImplementedError
 
-    def build_binary(previous, dataset):
-        from bnnkit.binarize import calibration_images
+    def training_stages(self, build_model, epochs) -> list[Stage]:
+        """``[float stage, binarize+fine-tune stage]``."""
+        from bnnkit.methods import get_method
 
-        images = calibration_images(dataset, options["calibration_images"], seed=options["seed"])
-        result = binarize(previous, images)
-        method.last_binarization = result        # per-layer errors, for reports and tests
-        return result.model
+        options = self.options
 
-    finetune = options["finetune_epochs"]
-    return [
-        Stage("float", 0 if options["float_model"] else epochs, build_float,
-              options["float_learning_rate"]),
-        Stage("binarize", epochs if finetune is None else int(finetune), build_binary,
-              options["finetune_learning_rate"]),
-    ]
+        def build_float(previous, dataset):
+            if options["float_model"]:
+                from bnnkit.serialization import load_model
+
+                return load_model(options["float_model"])
+            return build_model(get_method("float"))
+
+        def build_binary(previous, dataset):
+            from bnnkit.binarize import calibration_images
+
+            images = calibration_images(dataset, options["calibration_images"],
+                                        seed=options["seed"])
+            result = self.binarize(previous, images)
+            self.last_binarization = result      # per-layer errors, for reports and tests
+            return result.model
+
+        finetune = options["finetune_epochs"]
+        return [
+            Stage("float", 0 if options["float_model"] else epochs, build_float,
+                  options["float_learning_rate"]),
+            Stage("binarize", epochs if finetune is None else int(finetune), build_binary,
+                  options["finetune_learning_rate"]),
+        ]

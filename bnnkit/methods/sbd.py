@@ -14,27 +14,20 @@ float network); first and last layers stay real-valued.
 
 from __future__ import annotations
 
-from bnnkit.methods._data_driven import COMMON_OPTIONS, data_driven_stages, float_block
-from bnnkit.methods.base import Method, register_method
+from bnnkit.methods._data_driven import COMMON_OPTIONS, DataDrivenMethod
+from bnnkit.methods.base import register_method
 
 
 @register_method
-class SBD(Method):
+class SBD(DataDrivenMethod):
     name = "sbd"
     title = "SBD (semi-binary decomposition)"
     reference = ("Hu, Li, Wang, Cheng. Training Binary Weight Networks via Semi-Binary "
                  "Decomposition. ECCV 2018")
-    binary_weights = True
-    binary_activations = False
 
     @classmethod
     def option_defaults(cls) -> dict:
         return {**COMMON_OPTIONS, "bit_budget": 1.0, "components": None}
-
-    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False,
-                   name):
-        return float_block(x, filters, kernel_size, strides=strides, padding=padding,
-                           pool=pool, name=name)
 
     def binarize(self, model, images):
         from bnnkit.binarize import binarize_sbd
@@ -44,6 +37,3 @@ class SBD(Method):
                             iterations=self.options["iterations"],
                             patches_per_image=self.options["patches_per_image"],
                             seed=self.options["seed"])
-
-    def training_stages(self, build_model, epochs):
-        return data_driven_stages(self, build_model, epochs, self.binarize)
