@@ -12,9 +12,9 @@ weights happen to be +-alpha (LCE makes no ``LceBconv2d`` from it).
 from __future__ import annotations
 
 import larq as lq
-import tensorflow as tf
 
 from bnnkit.methods.base import Method, register_method
+from bnnkit.methods.plain import pool_bn_relu
 from bnnkit.quantizers.bwn import BWNWeightQuantizer
 
 
@@ -34,7 +34,4 @@ class BWN(Method):
             kernel_quantizer=BWNWeightQuantizer(), kernel_constraint="weight_clip",
             use_bias=False, name=f"{name}_conv",
         )(x)
-        if pool:
-            x = tf.keras.layers.MaxPool2D(2, name=f"{name}_pool")(x)
-        x = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
-        return tf.keras.layers.Activation("relu", name=f"{name}_relu")(x)
+        return pool_bn_relu(x, pool=pool, name=name)

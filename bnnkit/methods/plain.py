@@ -19,6 +19,14 @@ import tensorflow as tf
 from bnnkit.methods.base import Method, register_method
 
 
+def pool_bn_relu(x, *, pool: bool, name: str):
+    """The real-valued tail of a block: [max-pool 2] -> BN -> ReLU."""
+    if pool:
+        x = tf.keras.layers.MaxPool2D(2, name=f"{name}_pool")(x)
+    x = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return tf.keras.layers.Activation("relu", name=f"{name}_relu")(x)
+
+
 @register_method
 class FloatBaseline(Method):
     name = "float"
@@ -29,10 +37,7 @@ class FloatBaseline(Method):
                    name):
         x = tf.keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
                                    use_bias=False, name=f"{name}_conv")(x)
-        if pool:
-            x = tf.keras.layers.MaxPool2D(2, name=f"{name}_pool")(x)
-        x = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
-        return tf.keras.layers.Activation("relu", name=f"{name}_relu")(x)
+        return pool_bn_relu(x, pool=pool, name=name)
 
 
 @register_method
