@@ -12,7 +12,6 @@ import android.view.View;
 import android.widget.Button;
 import android.widget.ImageView;
 import android.widget.TextView;
-import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,6 +26,7 @@ import org.bnnkit.demo.core.BundleCheck;
 import org.bnnkit.demo.core.BundleException;
 import org.bnnkit.demo.core.Metadata;
 import org.bnnkit.demo.core.Preprocessor;
+import org.bnnkit.demo.core.Streams;
 import org.bnnkit.demo.core.TfliteModelInfo;
 import org.bnnkit.demo.core.TopK;
 
@@ -234,13 +234,7 @@ public class MainActivity extends Activity {
 
     private byte[] readAsset(String name) throws IOException {
         try (InputStream in = getAssets().open(name)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buffer = new byte[1 << 16];
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                out.write(buffer, 0, n);
-            }
-            return out.toByteArray();
+            return Streams.readAll(in);
         }
     }
 

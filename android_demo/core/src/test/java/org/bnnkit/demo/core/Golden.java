@@ -1,6 +1,5 @@
 package org.bnnkit.demo.core;
 
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,13 +27,7 @@ final class Golden {
 
     static byte[] bytes(String name) throws IOException {
         try (InputStream in = open(name)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buffer = new byte[1 << 16];
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                out.write(buffer, 0, n);
-            }
-            return out.toByteArray();
+            return Streams.readAll(in);
         }
     }
 
@@ -63,13 +56,7 @@ final class Golden {
     static float[] floats(String name) throws IOException {
         byte[] raw;
         try (InputStream in = new GZIPInputStream(open(name))) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buffer = new byte[1 << 16];
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                out.write(buffer, 0, n);
-            }
-            raw = out.toByteArray();
+            raw = Streams.readAll(in);
         }
         float[] values = new float[raw.length / 4];
         for (int i = 0; i < values.length; i++) {
