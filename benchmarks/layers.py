@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 
-from converters.macs import iter_layers
+from converters.macs import iter_layers, layer_macs
 
 
 def xnor_speedup(c: int, n_w: int) -> float:
@@ -75,12 +75,6 @@ def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
-def _is_binary_input(layer) -> bool:
-    if getattr(layer, "input_quantizer", None) is not None:
-        return True
-    return hasattr(layer, "order")  # HorqConv2D binarizes its inputs itself
-
-
 def layer_table(model) -> list[dict]:
     """One row per conv/dense layer: shape, MACs, precision, and each paper's prediction.
 
@@ -107,11 +101,10 @@ def layer_table(model) -> list[dict]:
             filters = int(layer.units)
         else:
             continue
-        binary_weights = getattr(layer, "kernel_quantizer", None) is not None
-        binary_inputs = _is_binary_input(layer)
-        kind = ("binary" if binary_inputs and binary_weights
-                else "binary-weight" if binary_weights else "float")
-        order = int(getattr(layer, "order", 1) or 1)
+        # Precision and binary terms come from the converters' one definition of them.
+        counted = layer_macs(layer)
+        kind = {"binary_weight": "binary-weight"}.get(counted.kind, counted.kind)
+        order = counted.binary_terms
         n_w = kh * kw
         macs = c * n_w * positions * filters
         patch = c * n_w
