@@ -19,6 +19,25 @@ have_all() {
         && [ -f /usr/share/java/junit4.jar ] && [ -f /usr/lib/android-sdk/platforms/android-23/android.jar ]
 }
 
+APT_ETC="${BNNKIT_APT_ETC:-/etc/apt}"
+
+# The machine's own Debian mirror, from whichever source files exist: one-line `.list` files
+# and/or deb822 `.sources` files (a fresh Debian 12 image has only sources.list.d/debian.sources).
+debian_mirror() {
+    local file
+    for file in "$APT_ETC/sources.list" "$APT_ETC"/sources.list.d/*.list \
+                "$APT_ETC"/sources.list.d/*.sources; do
+        [ -f "$file" ] || continue
+        case "$file" in
+            *.sources) sed -n 's/^URIs:[[:space:]]*//p' "$file" | tr ' ' '\n' ;;
+            *) sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p' "$file" ;;
+        esac
+    done | grep -E '^https?://' | grep -v -- '-security' | head -n 1 || true
+}
+if [ "${1:-}" = "--print-mirror" ]; then
+    debian_mirror
+    exit 0
+fi
 if have_all; then
     echo "android build deps: already installed"
     exit 0
@@ -28,11 +47,7 @@ export DEBIAN_FRONTEND=noninteractive
 LIST=/etc/apt/sources.list.d/bnnkit-bullseye.list
 PIN=/etc/apt/preferences.d/bnnkit-bullseye
 if [ ! -f "$LIST" ]; then
-    # Same Debian mirror as the machine's own bookworm source (deb822 or one-line format).
-    MIRROR="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs:[[:space:]]*//p' \
-        | tr ' ' '\n'; cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-        | sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p')"
-    MIRROR="$(printf '%s\n' "$MIRROR" | grep -E '^https?://' | grep -v -- '-security' | head -n 1)"
+    MIRROR="$(debian_mirror)"
     if [ -z "$MIRROR" ]; then
         echo "install-build-deps.sh: no Debian mirror found in /etc/apt; add a bullseye source" >&2
         exit 1
