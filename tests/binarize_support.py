@@ -1,4 +1,4 @@
-"""Shared, cached inputs of the tests/test_binarize_*.py files (not a test module)."""
+"""Shared, cached inputs of the tests/bnnkit/test_binarize_*.py files (not a test module)."""
 
 from __future__ import annotations
 

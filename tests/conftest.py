@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,42 @@ def mnist(shared_datasets):
 def mnist_small(mnist):
     """2,000 training and 500 test images of real MNIST."""
     return mnist.subset(2000, 500)
+
+
+def _load_tool(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_test_bundle = _load_tool("make_test_bundle", REPO_ROOT / "tools" / "qemu" / "make_test_bundle.py")
+
+
+_BUNDLES: dict = {}  # built once per session even when another test module imports the fixture
+
+
+@pytest.fixture(scope="session")
+def mnist_tflite_bundle(tmp_path_factory, mnist):
+    """A float LeNet trained briefly on 1,000 real MNIST images, as a bundle (stock ops)."""
+    if "mnist" in _BUNDLES:
+        return _BUNDLES["mnist"]
+    import tensorflow as tf
+
+    from converters.bundle import write_bundle
+
+    model = make_test_bundle.train_float_lenet(mnist, train=1000, epochs=1, width=0.25)
+    work = tmp_path_factory.mktemp("bundle")
+    (work / "float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    out = write_bundle(work / "mnist", work / "float.tflite", classes=mnist.classes,
+                       metadata=make_test_bundle._metadata(mnist))
+    _BUNDLES["mnist"] = out
+    return out
+
+
+@pytest.fixture(scope="session")
+def mnist_samples():
+    paths = sorted(SAMPLES.glob("mnist_*.png"))
+    if not paths:
+        pytest.skip(f"no MNIST samples in {SAMPLES}")
+    return paths

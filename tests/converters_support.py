@@ -1,4 +1,4 @@
-"""Tiny models for the converters tests (shared by tests/test_converters_*.py)."""
+"""Tiny models for the converters tests (shared by tests/converters/test_*.py)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ reference:
   flavor check; written only when missing (its bytes depend on the LCE version) unless
   ``--rebuild-lce-model``.
 
-``tests/test_android_golden.py`` regenerates all this into a temporary folder and compares it
+``tests/android_demo/test_android_golden.py`` regenerates all this into a temporary folder and compares it
 with the committed files, so the golden vectors cannot silently drift from ``bnnkit.imaging``.
 """
 

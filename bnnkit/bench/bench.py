@@ -1,7 +1,7 @@
 """``bnnkit bench``: latency, kernel options, threads, training throughput, conversion time
 and peak memory, side by side in one run, as JSON and a markdown table.
 
-All figures are measured on this machine and labelled with :func:`benchmarks.machine.
+All figures are measured on this machine and labelled with :func:`bnnkit.bench.machine.
 machine_label` ("x86 host: ..."); nothing here is an ARM figure.
 
 What is compared (same LeNet-style architecture, 28x28x1, 10 classes, untrained weights:
@@ -26,9 +26,9 @@ import statistics
 import time
 from pathlib import Path
 
-from benchmarks.latency import Config, measure_latency, summarize
-from benchmarks.machine import machine_info
-from benchmarks.worker import run_worker
+from bnnkit.bench.latency import Config, measure_latency, summarize
+from bnnkit.bench.machine import machine_info
+from bnnkit.bench.worker import run_worker
 
 LCE_KERNEL_VARIANTS = {
     "default": {},
@@ -60,7 +60,7 @@ def _layer_models(work: Path, log) -> list[dict]:
     import larq as lq
     import tensorflow as tf
 
-    from benchmarks.layers import layer_table
+    from bnnkit.bench.layers import layer_table
     from bnnkit.models import build_model
     from converters.targets import convert_float, convert_lce
 
@@ -229,7 +229,7 @@ def _memory(conversions: dict, nice: int) -> dict:
     return out
 
 
-def run_bench(out_dir="benchmarks/results", *, threads=(1, 2), rounds: int = 5,
+def run_bench(out_dir="results", *, threads=(1, 2), rounds: int = 5,
               invocations: int = 20, lce_methods=DEFAULT_LCE_METHODS, throughput_methods=None,
               throughput_steps: int = 5, skip_throughput: bool = False, nice: int = 10,
               work_dir=None, log=print) -> dict:

@@ -2,7 +2,7 @@
 and -34 at 224x224x3, 1000 classes, and record MACs, binary fraction, .tflite size,
 conversion time and peak memory (each conversion in its own nice'd process).
 
-    python -m benchmarks.imagenet [--out results/imagenet.json] [--nice 15]
+    python -m bnnkit.bench.imagenet [--out results/imagenet.json] [--nice 15]
 
 The result goes into ``results/imagenet.json``; ``bnnkit report`` adds it to REPORT.md with
 Larq Zoo's published sizes beside it. Rows whose architecture is not in
@@ -17,8 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.machine import machine_info
-from benchmarks.worker import run_worker
+from bnnkit.bench.machine import machine_info
+from bnnkit.bench.worker import run_worker
 
 MODELS = [  # (arch, method, target, published comparable)
     ("alexnet", "xnor", "lce", "xnor-alexnet"),
@@ -61,7 +61,7 @@ def run_imagenet(out="results/imagenet.json", *, nice: int = 15, models=MODELS,
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.imagenet")
+    parser = argparse.ArgumentParser(prog="python -m bnnkit.bench.imagenet")
     parser.add_argument("--out", default="results/imagenet.json")
     parser.add_argument("--nice", type=int, default=15)
     args = parser.parse_args(argv)

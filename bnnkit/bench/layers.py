@@ -25,7 +25,7 @@ output positions costs \(c N_W N_I\) multiply-accumulates per output channel.
   With the default bit budget \(K(S+N) \le S N\) this is about 2, the same as BWN: SBD's
   gain is accuracy at equal bits, not speed.
 
-These are operation counts, not latencies; :mod:`benchmarks.bench` measures the real ratios
+These are operation counts, not latencies; :mod:`bnnkit.bench.bench` measures the real ratios
 and the report explains the distance between the two.
 
 # References

@@ -1,7 +1,7 @@
 """``bnnkit report``: train every method on MNIST and Fashion-MNIST (same LeNet, same
 budget), convert and evaluate each, and write ``results/REPORT.md``, plots and JSON.
 
-    from benchmarks.report import run_report
+    from bnnkit.bench.report import run_report
     run_report("results", datasets=["mnist"], methods=["float", "bnn"], epochs=1,
                train_limit=500)
 
@@ -22,7 +22,7 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.machine import machine_info
+from bnnkit.bench.machine import machine_info
 
 DEFAULT_DATASETS = ("mnist", "fashion_mnist")
 REPORT_METHODS = ("float", "bnn", "bwn", "xnor", "horq", "bireal", "bwnh", "sbd")
@@ -72,7 +72,7 @@ def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, trai
     metrics = json.loads((run_dir / "metrics.json").read_text())
     target = target_for(method)
     out = run_dir / f"tflite-{target}"
-    from benchmarks.convert import load_summary
+    from bnnkit.bench.convert import load_summary
 
     summary = load_summary(out)
     model = None
@@ -82,7 +82,7 @@ def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, trai
         y_test = dataset.y_test
     if summary is None:
         log(f"[{dataset_name}/{method_name}] converting ({target})")
-        from benchmarks.convert import convert
+        from bnnkit.bench.convert import convert
 
         model = load_model(run_dir / "model.keras")
         calibration = slice(0, min(500, len(x_test)))
@@ -106,8 +106,8 @@ def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, trai
                       "max_abs_diff": agreement["max_abs_diff"],
                       "seconds": round(time.perf_counter() - started, 2)}
         _write_json(eval_path, evaluation)
-    from benchmarks.convert import report_field
-    from benchmarks.layers import layer_table, mac_summary, whole_model_prediction
+    from bnnkit.bench.convert import report_field
+    from bnnkit.bench.layers import layer_table, mac_summary, whole_model_prediction
 
     rows_path = out / "layers.json"
     if rows_path.is_file():
@@ -141,7 +141,7 @@ def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, trai
 
 def _latencies(results: list[dict], rounds: int, invocations: int, log) -> None:
     """Interleaved latency of every converted model (1 thread), ratio vs the float model."""
-    from benchmarks.latency import Config, measure_latency
+    from bnnkit.bench.latency import Config, measure_latency
 
     configs, baseline = [], {}
     for dataset in dict.fromkeys(r["dataset"] for r in results):
@@ -215,19 +215,19 @@ def run_report(out_dir="results", *, datasets=DEFAULT_DATASETS, methods=None, ep
                        "arch": "lenet", "datasets": list(datasets), "methods": methods},
             "results": results, "failures": failures,
             "seconds": round(time.perf_counter() - started, 1)}
-    bench_path = Path("benchmarks/results/bench.json")
+    bench_path = Path("results/bench.json")
     if bench_path.is_file():
         data["bench"] = json.loads(bench_path.read_text())
     imagenet_path = out_dir / "imagenet.json"
     if imagenet_path.is_file():
         data["imagenet"] = json.loads(imagenet_path.read_text())
     if plots and results:
-        from benchmarks.plots import plot_report
+        from bnnkit.bench.plots import plot_report
 
         data["plots"] = plot_report(data, out_dir)
     _write_json(out_dir / "report.json", {**data, "results": [
         {k: v for k, v in r.items() if k != "layers"} for r in results]})
-    from benchmarks.report_md import report_markdown
+    from bnnkit.bench.report_md import report_markdown
 
     (out_dir / "REPORT.md").write_text(report_markdown(data))
     return data

@@ -1,8 +1,8 @@
-"""REPORT.md from the report data (:func:`benchmarks.report.run_report`)."""
+"""REPORT.md from the report data (:func:`bnnkit.bench.report.run_report`)."""
 
 from __future__ import annotations
 
-from benchmarks.papers import PUBLISHED, PUBLISHED_SIZES, PUBLISHED_SPEEDUPS
+from bnnkit.bench.papers import PUBLISHED, PUBLISHED_SIZES, PUBLISHED_SPEEDUPS
 
 
 def _pct(value):
@@ -78,7 +78,7 @@ def _layer_section(data):
              "c = input channels, N_W = kernel taps (w x h), positions = output positions "
              "(N_I). XNOR-Net S = 64 c N_W / (c N_W + 64); HORQ order k: S / k; BWN: "
              "2 c N_W / (c N_W + 1); SBD: 2 S N / (K (S + N) + K) with S = c N_W, N = filters "
-             "and K at the default bit budget. See benchmarks/layers.py for the derivations.", "",
+             "and K at the default bit budget. See bnnkit/bench/layers.py for the derivations.", "",
              "| layer | real in our model as | c | N_W | positions | filters | MACs | XNOR S | "
              "HORQ-2 S/2 | BWN | SBD (K) | measured, layer alone (LCE indirect vs float) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -94,7 +94,7 @@ def _layer_section(data):
     if bench:
         lines += ["", f"Measured column: `bnnkit bench` ({bench['machine']['label']}), each "
                   "layer alone as a float conv (XNNPACK) and as an LCE binary conv "
-                  "(LceQuantize + LceBconv2d); see benchmarks/results/bench.md.", ""]
+                  "(LceQuantize + LceBconv2d); see results/bench.md.", ""]
     else:
         lines += ["", "Measured per-layer column: run `bnnkit bench` first.", ""]
     return lines
@@ -139,7 +139,7 @@ def _gaps_section(data):
             "2. **LCE's x86 kernels are not its target.** LCE is optimized for 64-bit ARM "
             "(NEON); on x86 the default bconv kernel is markedly slower than the indirect BGEMM "
             "one, and the reference kernel is slower still (see the kernel-option rows of "
-            "benchmarks/results/bench.md). The ARM ratio is expected to be higher but is not "
+            "results/bench.md). The ARM ratio is expected to be higher but is not "
             "claimed here: it was not measured on ARM.",
             "3. **Our layers are small.** XNOR-Net's S depends only on c N_W, but the fixed "
             "costs the formula leaves out do not shrink with the layer: LceQuantize (sign + "
@@ -173,7 +173,7 @@ def _imagenet_section(data):
     imagenet = data.get("imagenet")
     lines = ["## ImageNet scale: build and convert, no training (224x224x3, 1000 classes)", ""]
     if not imagenet:
-        return lines + ["Not run yet: `python -m benchmarks.imagenet` (nice'd, minutes, several "
+        return lines + ["Not run yet: `python -m bnnkit.bench.imagenet` (nice'd, minutes, several "
                         "GB of memory), then `bnnkit report` again.", ""]
     lines += [f"Measured on {imagenet['machine']['label']}, each conversion in its own process.",
               "", "| model | method | target | parameters | MACs (G) | binary MAC % | .tflite MB | "

@@ -1,8 +1,8 @@
 """Subprocess entry points, so that time and peak memory are those of one job alone.
 
-    python -m benchmarks.worker convert --arch lenet --method bnn --target lce --out DIR \
+    python -m bnnkit.bench.worker convert --arch lenet --method bnn --target lce --out DIR \
         [--input-shape 28,28,1] [--classes 10] [--model-keras PATH]
-    python -m benchmarks.worker infer --path MODEL.tflite --runtime lce|tflite [--threads 1]
+    python -m bnnkit.bench.worker infer --path MODEL.tflite --runtime lce|tflite [--threads 1]
 
 Each prints one JSON line: ``seconds``, ``peak_rss_mb`` (``VmHWM`` of this process: the peak
 resident memory over its whole life) and ``baseline_rss_mb`` (the peak before the measured step: Python,
@@ -52,8 +52,8 @@ def _convert(args) -> dict:
         model = build_model(args.arch, args.method, shape, args.classes)
     x = np.random.default_rng(0).uniform(-1, 1, (args.calibration, *shape)).astype(np.float32)
     baseline = _rss_mb()
-    from benchmarks.convert import convert
-    from benchmarks.layers import layer_table, mac_summary
+    from bnnkit.bench.convert import convert
+    from bnnkit.bench.layers import layer_table, mac_summary
 
     macs = mac_summary(layer_table(model))
     started = time.perf_counter()
@@ -106,7 +106,7 @@ def _infer(args) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
+    parser = argparse.ArgumentParser(prog="python -m bnnkit.bench.worker")
     sub = parser.add_subparsers(dest="job", required=True)
     c = sub.add_parser("convert")
     c.add_argument("--arch", default="lenet")
@@ -140,7 +140,7 @@ def run_worker(argv: list[str], *, nice: int = 0, timeout: float | None = None) 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(root)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
         "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "benchmarks.worker", *argv]
+    command = [sys.executable, "-m", "bnnkit.bench.worker", *argv]
     if nice:
         command = ["nice", "-n", str(nice), *command]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root,

@@ -9,8 +9,8 @@ import json
 def register(subparsers) -> None:
     parser = subparsers.add_parser("bench", help="benchmark targets, kernels and training speed",
                                    description=__doc__)
-    parser.add_argument("--out", default="benchmarks/results",
-                        help="folder for bench.json and bench.md (default: benchmarks/results)")
+    parser.add_argument("--out", default="results",
+                        help="folder for bench.json and bench.md (default: results)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--invocations", type=int, default=20,
@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from benchmarks.bench import DEFAULT_LCE_METHODS, run_bench
+    from bnnkit.bench.bench import DEFAULT_LCE_METHODS, run_bench
 
     result = run_bench(args.out, threads=tuple(args.threads), rounds=args.rounds,
                        invocations=args.invocations,
@@ -35,7 +35,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:
-        from benchmarks.bench import bench_markdown
+        from bnnkit.bench.bench import bench_markdown
 
         print(bench_markdown(result))
     return 0

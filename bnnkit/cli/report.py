@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from benchmarks.report import run_report
+    from bnnkit.bench.report import run_report
 
     data = run_report(args.out, datasets=args.datasets, methods=args.methods,
                       epochs=args.epochs, train_limit=args.train_limit,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bnnkit.errors import UnsupportedModelError
 from bnnkit.models.lenet import lenet
 
-from bnnkit.models.vgg_small import vgg_small  # noqa: E402  (issue 3 architectures)
+from bnnkit.models.vgg_small import vgg_small  # noqa: E402
 from bnnkit.models.alexnet import alexnet  # noqa: E402
 from bnnkit.models.resnet import resnet18  # noqa: E402
 from bnnkit.models.bireal import bireal18, bireal34  # noqa: E402

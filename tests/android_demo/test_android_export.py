@@ -13,7 +13,7 @@ from bnnkit.cli import export_android as cli
 from bnnkit.errors import (InvalidInputError, InvalidModelFileError, OutputExistsError,
                            UnsupportedModelError)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "android_demo" / "app" / "src" / "main" / "assets" / "bundle"
 LCE_MODEL = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "golden" / \
     "lce_tiny.tflite"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "golden"
 SAMPLES = ROOT.parent / "shared" / "datasets" / "samples"
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "bnnkit"
+PACKAGE = Path(__file__).resolve().parents[2] / "bnnkit"
 # Deployment subcommands of the CLI may import converters (lazily); nothing else in bnnkit may.
 CLI_DEPLOYMENT_COMMANDS = {"convert", "evaluate", "demo", "predict", "export_android", "bench",
                            "report"}

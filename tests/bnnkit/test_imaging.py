@@ -13,7 +13,7 @@ from bnnkit.errors import InvalidInputError, InvalidModelFileError
 from bnnkit import imaging
 from bnnkit.imaging import load_image, to_input_tensor, to_pixels, top_k
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "samples"
 
 GREY = {"shape": [1, 28, 28, 1], "dtype": "float32", "color_mode": "grayscale",
         "resize": "bilinear", "mean": [0.5], "std": [0.5]}

@@ -6,7 +6,7 @@ import pytest
 
 from bnnkit.errors import UnsupportedModelError
 from bnnkit.models import ARCHITECTURES, build_model
-from test_methods_issue3 import (assert_save_reload_bit_identical, count_operators,
+from test_methods import (assert_save_reload_bit_identical, count_operators,
                                  expected_binary_convs)
 
 SHAPES = {"vgg_small": (32, 32, 3), "alexnet": (64, 64, 3), "resnet18": (64, 64, 3),
@@ -15,7 +15,7 @@ SHAPES = {"vgg_small": (32, 32, 3), "alexnet": (64, 64, 3), "resnet18": (64, 64,
 BLOCKS = {"vgg_small": 5, "alexnet": 6, "resnet18": 16, "bireal18": 16, "bireal34": 32}
 
 
-def test_issue3_architectures_are_registered():
+def test_every_architecture_is_registered():
     assert set(SHAPES) <= set(ARCHITECTURES)
 
 

@@ -25,7 +25,7 @@ from bnnkit.methods import available_methods, get_method  # noqa: E402
 from bnnkit.models import build_model  # noqa: E402
 from bnnkit.serialization import load_model, save_model  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 X = np.random.default_rng(8).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
 
 

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--method", "bnn", "--dataset", "mnist", "--epochs", "2", "--train-limit", "2000",
         "--test-limit", "500", "--seed", "1"]
 #: Two workers see the same global batches as one process but reduce gradients in another

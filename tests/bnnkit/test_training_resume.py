@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 TRAIN_ARGS = ["--method", "bnn", "--dataset", "mnist", "--epochs", "3",
               "--train-limit", "2000", "--test-limit", "500", "--seed", "3"]

@@ -6,7 +6,7 @@ converted model found in a run (``<run>/<target>/model.tflite``, as ``bnnkit con
 writes them) is checked; a run without one is converted to the ``lce`` target in a temporary
 folder. Methods without an MNIST run are skipped with the reason.
 
-    BNNKIT_RUNS_DIR=results/runs .venv/bin/python -m pytest tests/test_reliability_agreement.py -m slow
+    BNNKIT_RUNS_DIR=results/runs .venv/bin/python -m pytest tests/converters/test_agreement.py -m slow
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from bnnkit.methods import available_methods
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MIN_AGREEMENT = 0.995
 
 

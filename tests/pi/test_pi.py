@@ -1,6 +1,6 @@
 """The Raspberry Pi side: pi/run_litert.py and installing bnnkit without TensorFlow.
 
-The aarch64 run itself is in tests/test_pi_qemu.py (opt-in, ``-m qemu``). Here the runner is
+The aarch64 run itself is in tests/pi/test_pi_qemu.py (opt-in, ``-m qemu``). Here the runner is
 checked on x86 with ``tf.lite.Interpreter`` standing in for ``ai_edge_litert``'s Interpreter
 (the same class API), so its logic is tested without installing another runtime.
 """
@@ -19,7 +19,7 @@ import pytest
 
 from bnnkit.cli import predict
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _load(name: str, path: Path):
@@ -31,8 +31,6 @@ def _load(name: str, path: Path):
 
 run_litert = _load("run_litert", REPO / "pi" / "run_litert.py")
 
-# the fixtures of test_predict (a trained bundle, the sample images)
-from test_predict import mnist_samples, mnist_tflite_bundle  # noqa: E402,F401
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The Pi runner on aarch64 (qemu) predicts what ``bnnkit predict`` predicts on x86; pi/setup.sh.
 
-Opt-in: ``.venv/bin/python -m pytest -m qemu tests/test_pi_qemu.py``. Needs root (apt-get,
+Opt-in: ``.venv/bin/python -m pytest -m qemu tests/pi/test_pi_qemu.py``. Needs root (apt-get,
 mmdebstrap, chroot) and Debian's apt mirror plus PyPI the first time; ~35 s to build the arm64
 root once, then ~2 min per run on a 2-core host (two `litert` bundles are trained and converted,
 20 + 20 sample images on each side). Everything is done by tools/qemu/verify.sh; this test
@@ -17,13 +17,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ATOL = 1e-5
 
 pytestmark = pytest.mark.qemu
 
-# the fixtures of test_predict (a trained bundle, the sample images)
-from test_predict import mnist_samples, mnist_tflite_bundle  # noqa: E402,F401
 
 
 @pytest.fixture(scope="module")

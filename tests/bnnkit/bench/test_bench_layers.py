@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import bnnkit  # noqa: F401
-from benchmarks.layers import (bwn_speedup, horq_speedup, layer_table, mac_summary,
+from bnnkit.bench.layers import (bwn_speedup, horq_speedup, layer_table, mac_summary,
                                sbd_default_components, sbd_speedup, whole_model_prediction,
                                xnor_speedup)
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 import bnnkit  # noqa: F401
-from benchmarks.latency import Config, measure_latency, summarize
-from benchmarks.machine import machine_label
+from bnnkit.bench.latency import Config, measure_latency, summarize
+from bnnkit.bench.machine import machine_label
 
 
 def test_machine_label_names_the_host_kind_and_cores():
@@ -58,7 +58,7 @@ def test_latency_rejects_duplicate_names(tiny_tflite):
 
 
 def test_inference_worker_reports_peak_memory_of_its_own_process(tiny_tflite):
-    from benchmarks.worker import run_worker
+    from bnnkit.bench.worker import run_worker
 
     result = run_worker(["infer", "--path", str(tiny_tflite["bnn"]), "--invocations", "2"])
     # The LCE interpreter alone, without TensorFlow: far below a TensorFlow process.
@@ -66,7 +66,7 @@ def test_inference_worker_reports_peak_memory_of_its_own_process(tiny_tflite):
 
 
 def test_bench_markdown_labels_every_table_with_the_machine():
-    from benchmarks.bench import bench_markdown
+    from bnnkit.bench.bench import bench_markdown
 
     ms = summarize([1.0, 2.0])
     result = {"machine": {"label": "x86 host: Test CPU, 2 cores"},

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # trains and converts two tiny models (~1 min her
 
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory, shared_datasets):
-    from benchmarks.report import run_report
+    from bnnkit.bench.report import run_report
 
     out = tmp_path_factory.mktemp("report")
     logs = []
@@ -42,7 +42,7 @@ def test_report_writes_markdown_plots_and_json_with_budget_and_machine(tiny_repo
 
 
 def test_report_rerun_skips_finished_runs_and_conversions(tiny_report):
-    from benchmarks.report import run_report
+    from bnnkit.bench.report import run_report
 
     out, first, _, shared = tiny_report
     model = out / "runs" / "mnist-bnn-e1-n300" / "tflite-lce" / "model.tflite"
@@ -60,7 +60,7 @@ def test_report_rerun_skips_finished_runs_and_conversions(tiny_report):
 
 
 def test_report_rejects_unknown_methods(tmp_path):
-    from benchmarks.report import run_report
+    from bnnkit.bench.report import run_report
     from bnnkit.errors import UnsupportedModelError
 
     with pytest.raises(UnsupportedModelError, match="no_such_method"):

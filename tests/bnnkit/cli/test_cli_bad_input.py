@@ -23,7 +23,7 @@ from PIL import Image
 import bnnkit  # noqa: F401
 from bnnkit.errors import InvalidInputError, UnsupportedModelError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = "mnist_00_7.png"
 RECORD: list[tuple[str, str, str, str]] = []  # (area, case, expected, observed)
 
