@@ -17,7 +17,22 @@ import sys
 import numpy as np
 
 
+LITE_WRAPPER = "larq_compute_engine.tflite.python.interpreter_wrapper_lite"
+
+
 def load_lite_interpreter():
+    """LCE's ``LiteInterpreter`` class, without importing TensorFlow.
+
+    ``larq_compute_engine/__init__.py`` imports LCE's converter and with it TensorFlow, so the
+    extension module is loaded straight from its file. It is loaded under its own full name
+    and registered in ``sys.modules``: a later ``from larq_compute_engine.tflite.python.interpreter
+    import Interpreter`` then finds this module object instead of initialising the extension a
+    second time (pybind11 refuses that: "type LiteInterpreter is already registered"), and if
+    LCE's interpreter was imported first, its module object is the one used here.
+    """
+    loaded = sys.modules.get(LITE_WRAPPER)
+    if loaded is not None:
+        return loaded.LiteInterpreter
     spec = importlib.util.find_spec("larq_compute_engine")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("larq_compute_engine is not installed")
@@ -25,9 +40,14 @@ def load_lite_interpreter():
     for name in os.listdir(folder):
         if name.startswith("interpreter_wrapper_lite") and name.endswith((".so", ".pyd")):
             module_spec = importlib.util.spec_from_file_location(
-                "interpreter_wrapper_lite", os.path.join(folder, name))
+                LITE_WRAPPER, os.path.join(folder, name))
             module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(module)
+            sys.modules[LITE_WRAPPER] = module
+            try:
+                module_spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[LITE_WRAPPER]
+                raise
             return module.LiteInterpreter
     raise ImportError(f"no interpreter_wrapper_lite extension in {folder}")
 
