@@ -25,6 +25,10 @@ import importlib
 _EXPORTS = {
     "convert_model": "converters.convert",
     "TARGETS": "converters.targets",
+    "Target": "converters.targets",
+    "RUNTIMES": "converters.runtime",
+    "Runtime": "converters.runtime",
+    "choose_runtime": "converters.runtime",
     "open_runner": "converters.runtime",
     "LCE_KERNEL_OPTIONS": "converters.runtime",
     "evaluate_tflite": "converters.verify",

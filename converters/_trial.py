@@ -20,6 +20,19 @@ import numpy as np
 LITE_WRAPPER = "larq_compute_engine.tflite.python.interpreter_wrapper_lite"
 
 
+def find_lite_interpreter() -> str:
+    """The path of LCE's interpreter extension; ImportError saying why when there is none."""
+    spec = importlib.util.find_spec("larq_compute_engine")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the larq_compute_engine package is not installed")
+    folder = os.path.join(list(spec.submodule_search_locations)[0], "tflite", "python")
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    for name in names:
+        if name.startswith("interpreter_wrapper_lite") and name.endswith((".so", ".pyd")):
+            return os.path.join(folder, name)
+    raise ImportError(f"no interpreter_wrapper_lite extension in {folder}")
+
+
 def load_lite_interpreter():
     """LCE's ``LiteInterpreter`` class, without importing TensorFlow.
 
@@ -33,23 +46,15 @@ def load_lite_interpreter():
     loaded = sys.modules.get(LITE_WRAPPER)
     if loaded is not None:
         return loaded.LiteInterpreter
-    spec = importlib.util.find_spec("larq_compute_engine")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("larq_compute_engine is not installed")
-    folder = os.path.join(list(spec.submodule_search_locations)[0], "tflite", "python")
-    for name in os.listdir(folder):
-        if name.startswith("interpreter_wrapper_lite") and name.endswith((".so", ".pyd")):
-            module_spec = importlib.util.spec_from_file_location(
-                LITE_WRAPPER, os.path.join(folder, name))
-            module = importlib.util.module_from_spec(module_spec)
-            sys.modules[LITE_WRAPPER] = module
-            try:
-                module_spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[LITE_WRAPPER]
-                raise
-            return module.LiteInterpreter
-    raise ImportError(f"no interpreter_wrapper_lite extension in {folder}")
+    module_spec = importlib.util.spec_from_file_location(LITE_WRAPPER, find_lite_interpreter())
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[LITE_WRAPPER] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[LITE_WRAPPER]
+        raise
+    return module.LiteInterpreter
 
 
 def stock_predict(data: bytes):

@@ -28,7 +28,6 @@ from converters.guard import check_structure, guard_model, sha256_bytes
 
 FORMAT_VERSION = 1
 MODEL_FILE, LABELS_FILE, METADATA_FILE = "model.tflite", "labels.txt", "metadata.json"
-TARGETS = ("lce", "int8", "litert")
 
 
 @dataclass

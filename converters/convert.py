@@ -19,13 +19,13 @@ import numpy as np
 
 import bnnkit
 from bnnkit.errors import InvalidInputError, OutputExistsError, UnsupportedModelError
-from converters import targets as _targets
 from converters.flatbuffer import read_flatbuffer
 from converters.guard import guard_model, sha256_bytes
 from converters.macs import model_macs
 from converters.report import REPORT_FORMAT_VERSION
 from converters.rewrites import rewrite_model
-from converters.runtime import open_runner
+from converters.runtime import RUNTIMES, open_runner
+from converters.targets import TARGETS, ConverterInputs, Target, convert_float
 
 MODEL_FILE = "model.tflite"
 REPORT_FILE = "conversion.json"
@@ -50,17 +50,17 @@ def _calibration(model, calibration_x):
     return x, "calibration images"
 
 
-def _layer_outcomes(macs: dict, histogram: dict, target: str, tensor_names: list):
+def _layer_outcomes(macs: dict, histogram: dict, target: Target, tensor_names: list):
     """Which binary layers became binary kernels; the float layers and why."""
     binary = [layer for layer in macs["layers"] if layer["kind"] == "binary"]
     expected = sum(layer["binary_terms"] for layer in binary)
     produced = histogram.get("LceBconv2d", 0)
     float_layers, missing = [], []
-    if target == "litert":
+    wording = target.wording
+    if not target.binary_kernels:
         for layer in binary:
             float_layers.append({"layer": layer["name"], "kind": "binary",
-                                 "reason": "stock TFLite has no binary kernels: runs as "
-                                           "CONV_2D with its +-1 weights stored as int8"})
+                                 "reason": wording.binary_layer})
     elif produced < expected:
         # name matching first (the converter truncates names), then the count decides
         unmatched = [layer for layer in binary
@@ -78,14 +78,11 @@ def _layer_outcomes(macs: dict, histogram: dict, target: str, tensor_names: list
                                  "reason": "real-valued layer (inputs "
                                            f"{layer['input_bits']}-bit, weights "
                                            f"{layer['kernel_bits']}-bit)"
-                                           + (": int8 weights and activations"
-                                              if target == "int8" else
-                                              ": int8 weights" if target == "litert" else "")})
+                                           + wording.float_layer})
         elif layer["kind"] == "binary_weight":
             packed = int(np.ceil(layer["params"] / 8))
-            stored = layer["params"] * (4 if target == "lce" else 1)
-            deploy = ("a float32 conv" if target == "lce" else
-                      "an int8 conv (its +-alpha weights are exact in int8)")
+            stored = layer["params"] * wording.binary_weight_bytes
+            deploy = wording.binary_weight_conv
             float_layers.append({
                 "layer": layer["name"], "kind": "binary_weight",
                 "reason": (f"binary weights but real-valued inputs: no binary kernel "
@@ -105,7 +102,7 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
     # Arguments
         keras_model: a trained ``tf.keras`` model (bnnkit or plain Larq).
         output_dir: folder receiving ``model.tflite`` and ``conversion.json``.
-        target: ``lce``, ``int8`` or ``litert`` (see :mod:`converters.targets`).
+        target: a name in :data:`converters.targets.TARGETS` (``lce``, ``int8``, ``litert``).
         calibration_x: float32 images, normalized as the model expects, for the agreement
             check (and the int8 ranges). Default: 64 random images in [-1, 1].
         calibration_y: their labels; adds Keras and TFLite accuracy to the report.
@@ -124,7 +121,8 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
         OutputExistsError, UnsupportedModelError, InvalidInputError, InvalidModelFileError.
     """
     started = time.perf_counter()
-    target = _targets.check_target(target)
+    target_name = target
+    chosen = TARGETS.get(target)
     output_dir = Path(output_dir)
     model_path, report_path = output_dir / MODEL_FILE, output_dir / REPORT_FILE
     if output_dir.exists() and not output_dir.is_dir():
@@ -141,27 +139,20 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
     converted_model, log, fast_path_warnings = (rewrite_model(keras_model) if rewrite
                                                 else (keras_model, [], []))
     macs = model_macs(converted_model)
-    int8_info = None
-    if target == "lce":
-        data = _targets.convert_lce(converted_model)
-    elif target == "int8":
-        converted_model, int8_info = _targets.prepare_int8(
-            converted_model, x, qat_data=qat_data, qat_epochs=qat_epochs)
-        data = _targets.convert_lce(converted_model)
-    else:
-        data = _targets.convert_litert(converted_model)
+    converted = chosen.convert(converted_model, ConverterInputs(x, qat_data, int(qat_epochs)))
+    converted_model, data, int8_info = converted.model, converted.data, converted.details
 
-    unknown_ops = [op for op in read_flatbuffer(data).custom_ops
-                   if op not in ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")]
+    runnable = set().union(*(runtime.custom_ops for runtime in RUNTIMES))
+    unknown_ops = [op for op in read_flatbuffer(data).custom_ops if op not in runnable]
     if unknown_ops:
         raise UnsupportedModelError(
-            f"the {target} converter left op(s) {', '.join(unknown_ops)} that no bnnkit runtime "
-            "supports; replace the layer(s) using them")
+            f"the {target_name} converter left op(s) {', '.join(unknown_ops)} that no bnnkit "
+            "runtime supports; replace the layer(s) using them")
     data, info = guard_model(data)
     histogram = info.op_histogram
     tensor_names = [tensor.name for op in info.operators if op.op == "LceBconv2d"
                     for tensor in (info.tensors[i] for i in op.inputs + op.outputs if i >= 0)]
-    float_layers, missing, expected, produced = _layer_outcomes(macs, histogram, target,
+    float_layers, missing, expected, produced = _layer_outcomes(macs, histogram, chosen,
                                                                 tensor_names)
     if missing and not allow_float:
         raise UnsupportedModelError(
@@ -171,13 +162,13 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
 
     float_size = None
     if compare_float:
-        float_size = len(_targets.convert_float(keras_model))
-    runner = open_runner(data, runtime="tflite" if target == "litert" else "lce")
+        float_size = len(convert_float(keras_model))
+    runner = open_runner(data, runtime=chosen.runtime)
     from converters.verify import compare_keras_tflite
 
     agreement = compare_keras_tflite(converted_model, runner, x)
     agreement["data"] = data_kind
-    if target == "int8" and converted_model is not keras_model:
+    if converted.details is not None and converted_model is not keras_model:
         original = compare_keras_tflite(keras_model, runner, x)
         agreement["original_model_top1_agreement"] = original["top1_agreement"]
         agreement["original_model_max_abs_diff"] = original["max_abs_diff"]
@@ -192,7 +183,7 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
                     "tflite": float(np.mean(tflite_out.argmax(-1) == y)), "n": int(len(y))}
         accuracy["cost"] = accuracy["keras"] - accuracy["tflite"]
 
-    executed_binary = 0 if target == "litert" or missing else macs["binary_macs"]
+    executed_binary = macs["binary_macs"] if chosen.binary_kernels and not missing else 0
     total = macs["total_macs"]
     report = {
         "format_version": REPORT_FORMAT_VERSION,
@@ -208,7 +199,7 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
         "kernel_options": dict(runner.options),
         "op_histogram": histogram,
         "custom_ops": info.custom_ops,
-        "lce_bconv2d": {"expected": expected if target != "litert" else 0,
+        "lce_bconv2d": {"expected": expected if chosen.binary_kernels else 0,
                         "produced": produced},
         "macs": {"binary_macs": executed_binary, "float_macs": total - executed_binary,
                  "total_macs": total,
@@ -218,7 +209,7 @@ def convert_model(keras_model, output_dir, target: str = "lce", *, calibration_x
                  "layers": macs["layers"]},
         "agreement": agreement,
         "accuracy": accuracy,
-        "binary_layers": [] if target == "litert" else [
+        "binary_layers": [] if not chosen.binary_kernels else [
             {"layer": layer["name"], "kernel": "LceBconv2d", "binary_convs": layer["binary_terms"]}
             for layer in macs["layers"] if layer["kind"] == "binary" and layer["name"] not in missing],
         "float_layers": float_layers,

@@ -5,43 +5,69 @@
     probabilities = runner.predict(x)              # x: float32 NHWC batch
     runner.runtime, runner.options                 # "lce", {"num_threads": 1, ...}
 
-Runtimes:
+The runtimes are :class:`Runtime` objects in one registry, :data:`RUNTIMES`. Each knows the
+custom ops it can run, whether it is available on this machine (and why not), and how to
+open a :class:`Runner`:
 
-* ``lce``: the Larq Compute Engine interpreter (a TFLite runtime with ``LceBconv2d``,
-  ``LceQuantize``, ``LceDequantize``, ``LceBMaxPool2d`` registered). Needed for the ``lce`` and
-  ``int8`` targets. It is loaded straight from LCE's extension module, without importing
-  TensorFlow.
-* ``tflite``: TensorFlow's stock ``tf.lite.Interpreter``; ``litert``: the ``ai-edge-litert``
-  package's interpreter (what a Raspberry Pi installs). Both run only builtin ops: the
-  ``litert`` target.
+* ``tflite``: TensorFlow's stock ``tf.lite.Interpreter``; builtin ops only.
+* ``litert``: the ``ai-edge-litert`` package's interpreter (what a Raspberry Pi installs);
+  builtin ops only.
+* ``lce``: the Larq Compute Engine interpreter, a TFLite runtime with ``LceBconv2d``,
+  ``LceQuantize``, ``LceDequantize`` and ``LceBMaxPool2d`` registered. It is loaded straight
+  from LCE's extension module, without importing TensorFlow.
 
-``auto`` picks ``lce`` when the model uses LCE ops, else ``tflite``.
+``auto`` (:func:`choose_runtime`) takes the first runtime, in the registry's order, that is
+available here and has every custom op the model uses: a stock interpreter for a model of
+builtin ops, the LCE interpreter for a model with LCE ops.
 
-Kernel options of the LCE x86_64 interpreter (1 thread, ms per image). Measured earlier by the
-team on a larger BNN: default 77, ``use_indirect_bgemm=True`` 12, float+XNNPACK 21. Measured
-for the MNIST LeNet BNN (``/tmp/bench_opts.py``, best of 3 over 300 images, machine shared
-and loaded): default 5.5, reference bconv 7.3, indirect BGEMM 1.6, XNNPACK 7.8, indirect
-BGEMM + XNNPACK 1.4, all with identical argmax (max |diff| <= 4e-7).
-:data:`LCE_KERNEL_OPTIONS` picks the indirect BGEMM kernels on purpose, and the agreement
-check of every conversion (:mod:`converters.verify`) runs with exactly these options.
+Kernel options of the LCE x86_64 interpreter, for the MNIST LeNet BNN (1 thread, ms per
+image, best of 3 over 300 images on a shared machine): default 5.5, reference bconv 7.3,
+indirect BGEMM 1.6, XNNPACK 7.8, indirect BGEMM + XNNPACK 1.4, all with identical argmax
+(max abs diff <= 4e-7). :data:`LCE_KERNEL_OPTIONS` picks the indirect BGEMM kernels, and
+the agreement check of every conversion (:mod:`converters.verify`) runs with exactly these
+options.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from bnnkit.errors import InvalidInputError, UnsupportedModelError
+from bnnkit.registry import Registry
+from converters.flatbuffer import LCE_CUSTOM_OPS, FlatbufferInfo
 from converters.guard import guard_model
+
+__all__ = [
+    "AUTO",
+    "LCE_KERNEL_OPTIONS",
+    "RUNTIMES",
+    "LceRunner",
+    "LiteRtRunner",
+    "Runner",
+    "Runtime",
+    "TfLiteRunner",
+    "check_input",
+    "choose_runtime",
+    "open_runner",
+    "runtime_choices",
+]
 
 LCE_KERNEL_OPTIONS = {"use_reference_bconv": False, "use_indirect_bgemm": True,
                       "use_xnnpack": False}
-RUNTIMES = ("auto", "lce", "tflite", "litert")
+AUTO = "auto"
 
 
-def check_input(x, input_shape) -> np.ndarray:
+def check_input(x: Any, input_shape: Iterable[int]) -> np.ndarray:
     """Return ``x`` as a float32 batch matching ``input_shape`` (NHWC); raise otherwise."""
     x = np.asarray(x)
-    expected = tuple(int(d) for d in input_shape[1:])
+    expected = tuple(int(d) for d in list(input_shape)[1:])
     if x.ndim == len(expected):
         x = x[None]
     if x.ndim != len(expected) + 1 or tuple(x.shape[1:]) != expected:
@@ -56,12 +82,18 @@ def check_input(x, input_shape) -> np.ndarray:
 
 
 class Runner:
-    """A loaded model. ``predict(x)`` takes a float32 NHWC batch, returns the outputs."""
+    """A loaded model. ``predict(x)`` takes a float32 NHWC batch, returns the outputs.
 
-    runtime = ""
+    Subclasses open one interpreter. ``requires`` names the Python modules they import;
+    :meth:`unavailable_reason` says why the runtime cannot be used on this machine.
+    """
 
-    def __init__(self, data: bytes, info, num_threads: int):
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, data: bytes, info: FlatbufferInfo, *, runtime: str,
+                 num_threads: int = 1, options: Mapping[str, Any] | None = None) -> None:
         self.info = info
+        self.runtime = runtime
         self.num_threads = int(num_threads)
         inputs = info.input_tensors
         if len(inputs) != 1 or len(info.output_tensors) != 1:
@@ -73,67 +105,71 @@ class Runner:
                 f"the model's input/output are {inputs[0].type}/{info.output_tensors[0].type};"
                 " bnnkit runners expect float32 (convert with bnnkit's targets)")
         self.input_shape = tuple(inputs[0].shape)
-        self.options = {"num_threads": self.num_threads}
+        self.options: dict[str, Any] = {"num_threads": self.num_threads}
 
-    def predict(self, x, batch_size: int = 256) -> np.ndarray:
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """None when this runner can be opened here, else why not (one line)."""
+        for module in cls.requires:
+            if importlib.util.find_spec(module) is None:
+                return f"the {module} package is not installed"
+        return None
+
+    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
         x = check_input(x, self.input_shape)
         outputs = [self._predict(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
 
-    def _predict(self, x):
+    def _predict(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
 
 class LceRunner(Runner):
-    runtime = "lce"
+    """LCE's interpreter, with :data:`LCE_KERNEL_OPTIONS` unless ``options`` override them."""
 
-    def __init__(self, data, info, num_threads, kernel_options=None):
-        super().__init__(data, info, num_threads)
+    requires = ("larq_compute_engine",)
+
+    def __init__(self, data: bytes, info: FlatbufferInfo, *, runtime: str,
+                 num_threads: int = 1, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(data, info, runtime=runtime, num_threads=num_threads)
         from converters._trial import load_lite_interpreter
 
-        options = {**LCE_KERNEL_OPTIONS, **(kernel_options or {})}
-        self.options.update(options)
+        kernel_options = {**LCE_KERNEL_OPTIONS, **(options or {})}
+        self.options.update(kernel_options)
         self._interpreter = load_lite_interpreter()(
-            data, self.num_threads, bool(options["use_reference_bconv"]),
-            bool(options["use_indirect_bgemm"]), bool(options["use_xnnpack"]))
+            data, self.num_threads, bool(kernel_options["use_reference_bconv"]),
+            bool(kernel_options["use_indirect_bgemm"]), bool(kernel_options["use_xnnpack"]))
 
-    def _predict(self, x):
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        from converters._trial import find_lite_interpreter
+
+        try:
+            find_lite_interpreter()
+        except ImportError as error:
+            return str(error)
+        return None
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
         return np.concatenate([np.asarray(self._interpreter.predict([x[i:i + 1]])[0])
                                for i in range(len(x))])
 
 
-class StockRunner(Runner):
-    """``tf.lite.Interpreter`` (runtime ``tflite``) or ``ai_edge_litert`` (``litert``)."""
+class _StockRunner(Runner):
+    """A stock TFLite interpreter (``tf.lite`` or ``ai_edge_litert``): builtin ops only."""
 
-    def __init__(self, data, info, num_threads, runtime="tflite"):
-        super().__init__(data, info, num_threads)
-        if info.custom_ops:
-            lce = info.lce_ops
-            hint = (" They are Larq Compute Engine ops: run it with the LCE interpreter "
-                    "(runtime 'lce' / 'auto'), or convert with `--target litert` for a stock "
-                    "runtime." if lce else "")
-            raise UnsupportedModelError(
-                f"the model uses custom ops {', '.join(info.custom_ops)} that the stock "
-                f"TFLite runtime does not have.{hint}")
-        self.runtime = runtime
-        if runtime == "litert":
-            try:
-                from ai_edge_litert.interpreter import Interpreter
-            except ImportError:
-                raise UnsupportedModelError("runtime 'litert' needs the ai-edge-litert "
-                                            "package: pip install ai-edge-litert") from None
-        else:
-            import warnings
+    def __init__(self, data: bytes, info: FlatbufferInfo, *, runtime: str,
+                 num_threads: int = 1, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(data, info, runtime=runtime, num_threads=num_threads)
+        self._interpreter = self._interpreter_class()(model_content=data,
+                                                      num_threads=self.num_threads)
+        self._batch: int | None = None
 
-            import bnnkit  # noqa: F401  (Keras 2 before TensorFlow)
-            import tensorflow as tf
+    @staticmethod
+    def _interpreter_class() -> Any:
+        raise NotImplementedError
 
-            Interpreter = tf.lite.Interpreter
-            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
-        self._interpreter = Interpreter(model_content=data, num_threads=self.num_threads)
-        self._batch = None
-
-    def _predict(self, x):
+    def _predict(self, x: np.ndarray) -> np.ndarray:
         interpreter = self._interpreter
         input_index = interpreter.get_input_details()[0]["index"]
         if self._batch != len(x):
@@ -145,14 +181,136 @@ class StockRunner(Runner):
         return np.array(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
 
 
-def open_runner(model, *, runtime: str = "auto", num_threads: int = 1,
-                expected_sha256: str | None = None, kernel_options: dict | None = None,
+class TfLiteRunner(_StockRunner):
+    """TensorFlow's ``tf.lite.Interpreter``."""
+
+    requires = ("tensorflow",)
+
+    @staticmethod
+    def _interpreter_class() -> Any:
+        import warnings
+
+        import bnnkit  # noqa: F401  (Keras 2 before TensorFlow)
+        import tensorflow as tf
+
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
+        return tf.lite.Interpreter
+
+
+class LiteRtRunner(_StockRunner):
+    """The ``ai-edge-litert`` package's interpreter (no TensorFlow import)."""
+
+    requires = ("ai_edge_litert",)
+
+    @staticmethod
+    def _interpreter_class() -> Any:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A TFLite runtime bnnkit can run models on.
+
+    # Arguments
+        name: what ``--runtime`` and ``open_runner(runtime=...)`` call it.
+        description: one line for ``--help`` and error messages.
+        runner: ``"module:Class"`` of its :class:`Runner` subclass, imported when first used
+            (so listing the runtimes imports no interpreter).
+        custom_ops: the custom ops it can run besides TFLite's builtin ops.
+    """
+
+    name: str
+    description: str
+    runner: str
+    custom_ops: frozenset[str] = frozenset()
+
+    def runner_class(self) -> type[Runner]:
+        module, _, attribute = self.runner.partition(":")
+        runner_class: type[Runner] = getattr(importlib.import_module(module), attribute)
+        return runner_class
+
+    def unavailable_reason(self) -> str | None:
+        """None when this runtime can be used on this machine, else why not."""
+        return self.runner_class().unavailable_reason()
+
+    def can_run(self, custom_ops: Iterable[str]) -> bool:
+        """Whether it has every one of ``custom_ops``."""
+        return set(custom_ops) <= self.custom_ops
+
+    def open(self, data: bytes, info: FlatbufferInfo, *, num_threads: int = 1,
+             options: Mapping[str, Any] | None = None) -> Runner:
+        """Load checked model ``data`` (``info`` from :func:`converters.guard.guard_model`).
+
+        # Raises
+            UnsupportedModelError: the model uses ops this runtime lacks, or the runtime is
+                not available here.
+        """
+        missing = sorted(set(info.custom_ops) - self.custom_ops)
+        if missing:
+            capable = [f"{r.name!r} ({r.description})" for r in RUNTIMES
+                       if r.can_run(info.custom_ops)]
+            hint = (f" Run it on runtime {' or '.join(capable)}, or 'auto'; or convert it "
+                    "with `--target litert` for a stock runtime." if capable else "")
+            raise UnsupportedModelError(
+                f"the model uses custom ops {', '.join(missing)} that the {self.name!r} "
+                f"runtime does not have.{hint}")
+        reason = self.unavailable_reason()
+        if reason is not None:
+            raise UnsupportedModelError(f"runtime {self.name!r} is not available here: {reason}")
+        return self.runner_class()(data, info, runtime=self.name, num_threads=num_threads,
+                                   options=options)
+
+
+#: Every runtime, in the order ``auto`` prefers them.
+RUNTIMES: Registry[Runtime] = Registry("runtime", [
+    Runtime("tflite", "TensorFlow's tf.lite.Interpreter (builtin ops)",
+            "converters.runtime:TfLiteRunner"),
+    Runtime("litert", "the ai-edge-litert interpreter (builtin ops, no TensorFlow)",
+            "converters.runtime:LiteRtRunner"),
+    Runtime("lce", "the LCE interpreter (builtin ops and Larq Compute Engine's binary ops)",
+            "converters.runtime:LceRunner", custom_ops=frozenset(LCE_CUSTOM_OPS)),
+])
+
+
+def runtime_choices() -> tuple[str, ...]:
+    """``auto`` and every registered runtime: the values ``--runtime`` accepts."""
+    return (AUTO, *RUNTIMES.names())
+
+
+def choose_runtime(custom_ops: Iterable[str],
+                   runtimes: Registry[Runtime] | None = None) -> Runtime:
+    """``auto``: the first runtime, in registry order, available here with all ``custom_ops``.
+
+    # Raises
+        UnsupportedModelError: none fits; the message says why for each runtime.
+    """
+    custom_ops = sorted(set(custom_ops))
+    reasons = []
+    for runtime in RUNTIMES if runtimes is None else runtimes:
+        if not runtime.can_run(custom_ops):
+            missing = sorted(set(custom_ops) - runtime.custom_ops)
+            reasons.append(f"{runtime.name} lacks {', '.join(missing)}")
+            continue
+        reason = runtime.unavailable_reason()
+        if reason is None:
+            return runtime
+        reasons.append(f"{runtime.name}: {reason}")
+    raise UnsupportedModelError(f"no runtime available here can run this model "
+                                f"(custom ops: {', '.join(custom_ops) or 'none'}): "
+                                f"{'; '.join(reasons)}")
+
+
+def open_runner(model: str | Path | bytes, *, runtime: str = AUTO, num_threads: int = 1,
+                expected_sha256: str | None = None,
+                kernel_options: Mapping[str, Any] | None = None,
                 trial: bool = True) -> Runner:
     """Guard a model, then load it in the right interpreter.
 
     # Arguments
         model: path to a ``.tflite`` (or a folder holding ``model.tflite``), or its bytes.
-        runtime: ``auto``, ``lce``, ``tflite`` or ``litert`` (see the module docstring).
+        runtime: ``auto`` or a name in :data:`RUNTIMES`.
         num_threads: interpreter threads.
         expected_sha256: checked against the file (default: the recorded one, if any).
         kernel_options: override :data:`LCE_KERNEL_OPTIONS` (LCE runtime only).
@@ -163,16 +321,12 @@ def open_runner(model, *, runtime: str = "auto", num_threads: int = 1,
 
     # Raises
         InvalidModelFileError: the file is missing, corrupt, tampered with or crashes.
-        UnsupportedModelError: e.g. an LCE model asked to run on a stock runtime.
+        UnsupportedModelError: an unknown runtime, or one that cannot run this model here.
     """
-    if runtime not in RUNTIMES:
-        raise UnsupportedModelError(f"unknown runtime {runtime!r}; choose one of: "
-                                    f"{', '.join(RUNTIMES)}")
+    chosen = None if runtime == AUTO else RUNTIMES.get(runtime)
     if int(num_threads) < 1:
         raise InvalidInputError(f"num_threads must be >= 1, got {num_threads}")
     data, info = guard_model(model, expected_sha256=expected_sha256, trial=trial)
-    if runtime == "auto":
-        runtime = "lce" if info.lce_ops else "tflite"
-    if runtime == "lce":
-        return LceRunner(data, info, num_threads, kernel_options)
-    return StockRunner(data, info, num_threads, runtime)
+    if chosen is None:
+        chosen = choose_runtime(info.custom_ops)
+    return chosen.open(data, info, num_threads=num_threads, options=kernel_options)

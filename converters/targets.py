@@ -1,4 +1,6 @@
-"""The conversion targets: Keras model -> ``.tflite`` bytes.
+"""The conversion targets: Keras model -> ``.tflite`` bytes, one :class:`Target` each.
+
+The targets are :class:`Target` objects in one registry, :data:`TARGETS`:
 
 * ``lce``: ``larq_compute_engine.convert_keras_model``: binary convs become ``LceBconv2d``
   (with ``LceQuantize`` in front), real-valued layers stay float32.
@@ -6,8 +8,8 @@
   are annotated for quantization-aware training with tensorflow-model-optimization
   (``quantize_annotate_layer`` then ``quantize_apply``); their activation ranges are
   calibrated on data (:func:`calibrate_ranges`) and optionally fine-tuned (QAT, batch-norm
-  frozen) for a few epochs; then the LCE converter emits int8 ``CONV_2D``/``FULLY_CONNECTED`` around
-  the ``LceBconv2d`` ops.
+  frozen) for a few epochs; then the LCE converter emits int8 ``CONV_2D``/``FULLY_CONNECTED``
+  around the ``LceBconv2d`` ops.
 * ``litert``: stock TFLite builtin ops only, for any stock runtime (Android's Maven
   ``tensorflow-lite``, ``ai-edge-litert``, ``tf.lite.Interpreter``). The stock
   ``TFLiteConverter`` folds each quantizer applied to a constant kernel into its constant
@@ -28,19 +30,28 @@ import io
 import logging
 import os
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from bnnkit.errors import UnsupportedModelError
+from bnnkit.registry import Registry
 from converters.flatbuffer import read_flatbuffer
 
-TARGETS = ("lce", "int8", "litert")
-
-
-def check_target(target: str) -> str:
-    if target not in TARGETS:
-        raise UnsupportedModelError(f"unknown target {target!r}; choose one of: "
-                                    f"{', '.join(TARGETS)}")
-    return target
+__all__ = [
+    "TARGETS",
+    "ConverterInputs",
+    "Converted",
+    "LayerWording",
+    "Target",
+    "calibrate_ranges",
+    "convert_float",
+    "convert_lce",
+    "convert_litert",
+    "prepare_int8",
+]
 
 
 @contextlib.contextmanager
@@ -269,3 +280,107 @@ def calibrate_ranges(qat_model, float_model, x, *, batch_size: int = 64) -> dict
         high.assign(np.full(high.shape, hi, np.float32))
         ranges[layer.name] = [lo, hi]
     return ranges
+
+
+@dataclass(frozen=True)
+class ConverterInputs:
+    """What a target's converter may use besides the model.
+
+    # Arguments
+        calibration_x: float32 images, normalized as the model expects (int8 ranges).
+        qat_data: ``(x, y)`` training data for the int8 target's QAT fine-tuning.
+        qat_epochs: epochs of QAT fine-tuning (0: calibrate ranges only).
+    """
+
+    calibration_x: np.ndarray
+    qat_data: tuple[np.ndarray, np.ndarray] | None = None
+    qat_epochs: int = 0
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A target's output: the Keras model actually converted (the int8 target converts a QAT
+    copy), the ``.tflite`` bytes, and the target's own report section (or None)."""
+
+    model: Any
+    data: bytes
+    details: dict | None = None
+
+
+@dataclass(frozen=True)
+class LayerWording:
+    """How a target's report words the layers that do not run on binary kernels.
+
+    # Arguments
+        float_layer: appended to a real-valued layer's reason (how its weights are stored).
+        binary_weight_conv: what a binary-weight, real-input layer deploys as.
+        binary_weight_bytes: bytes per stored weight of such a layer.
+        binary_layer: for a target without binary kernels, why a binary layer runs in float.
+    """
+
+    float_layer: str
+    binary_weight_conv: str
+    binary_weight_bytes: int
+    binary_layer: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A conversion target.
+
+    # Arguments
+        name: what ``--target`` and ``convert_model(target=...)`` call it.
+        description: one line for ``--help``.
+        converter: ``(keras_model, ConverterInputs) -> Converted``.
+        runtime: the runtime (:data:`converters.runtime.RUNTIMES`) that verifies it.
+        binary_kernels: binary convs are expected to become ``LceBconv2d``.
+        wording: how its report words the layers that stay real-valued.
+        android_flavor: the Android app flavor that can run its models.
+        fine_tunes: takes ``qat_epochs`` of quantization-aware fine-tuning.
+    """
+
+    name: str
+    description: str
+    converter: Callable[[Any, ConverterInputs], Converted]
+    runtime: str
+    binary_kernels: bool
+    wording: LayerWording
+    android_flavor: str
+    fine_tunes: bool = False
+
+    def convert(self, model: Any, inputs: ConverterInputs) -> Converted:
+        return self.converter(model, inputs)
+
+
+def _lce(model: Any, inputs: ConverterInputs) -> Converted:
+    return Converted(model, convert_lce(model))
+
+
+def _int8(model: Any, inputs: ConverterInputs) -> Converted:
+    qat_model, details = prepare_int8(model, inputs.calibration_x, qat_data=inputs.qat_data,
+                                      qat_epochs=inputs.qat_epochs)
+    return Converted(qat_model, convert_lce(qat_model), details)
+
+
+def _litert(model: Any, inputs: ConverterInputs) -> Converted:
+    return Converted(model, convert_litert(model))
+
+
+_INT8_BINARY_WEIGHTS = "an int8 conv (its +-alpha weights are exact in int8)"
+
+#: Every conversion target; the first is the default.
+TARGETS: Registry[Target] = Registry("target", [
+    Target("lce", "LCE binary kernels; real-valued layers in float32", _lce, runtime="lce",
+           binary_kernels=True, android_flavor="lce",
+           wording=LayerWording("", "a float32 conv", binary_weight_bytes=4)),
+    Target("int8", "LCE binary kernels; real-valued layers in int8", _int8, runtime="lce",
+           binary_kernels=True, android_flavor="lce",
+           fine_tunes=True,
+           wording=LayerWording(": int8 weights and activations", _INT8_BINARY_WEIGHTS,
+                                binary_weight_bytes=1)),
+    Target("litert", "stock TFLite builtin ops only, int8 weights", _litert,
+           runtime="tflite", binary_kernels=False, android_flavor="litert",
+           wording=LayerWording(": int8 weights", _INT8_BINARY_WEIGHTS, binary_weight_bytes=1,
+                                binary_layer="stock TFLite has no binary kernels: runs as "
+                                             "CONV_2D with its +-1 weights stored as int8")),
+])

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from converters.targets import TARGETS
+
 CALIBRATION_IMAGES = 1000
 QAT_IMAGES = 10000
 
@@ -23,15 +25,14 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "convert", help="convert a trained model to a verified .tflite",
         description="Convert a run folder or a Keras model file to .tflite for a target "
-                    "(lce: LCE binary kernels; int8: LCE + int8 real-valued layers; litert: "
-                    "stock TFLite builtin ops only), check it against the Keras model and "
-                    "write model.tflite and conversion.json.")
+                    f"({'; '.join(f'{t.name}: {t.description}' for t in TARGETS)}), check it "
+                    "against the Keras model and write model.tflite and conversion.json.")
     parser.add_argument("model", metavar="RUN_DIR_OR_MODEL_FILE",
                         help="a runs/<name>/ folder, a .keras/.h5 file or a SavedModel folder")
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="output folder (default: <run folder>/<target>, or "
                              "<model file stem>-<target> beside the model file)")
-    parser.add_argument("--target", choices=("lce", "int8", "litert"), default="lce")
+    parser.add_argument("--target", choices=TARGETS.names(), default=TARGETS.names()[0])
     parser.add_argument("--allow-float", action="store_true",
                         help="accept binary layers that stay float (listed in the report)")
     parser.add_argument("--dataset", help="dataset for calibration data (default: the run's "
@@ -75,8 +76,9 @@ def run(args) -> int:
             raise OutputExistsError(f"{existing} already exists; add --overwrite to replace it")
     if args.qat_epochs < 0:
         raise InvalidInputError("--qat-epochs must be >= 0")
-    if args.qat_epochs and args.target != "int8":
-        raise InvalidInputError("--qat-epochs applies to --target int8 only")
+    if args.qat_epochs and not TARGETS.get(args.target).fine_tunes:
+        fine_tuning = " or ".join(t.name for t in TARGETS if t.fine_tunes)
+        raise InvalidInputError(f"--qat-epochs applies to --target {fine_tuning} only")
     config = _run_config(model_path)
 
     from bnnkit.serialization import load_model

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from converters.runtime import AUTO, runtime_choices
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -27,8 +29,9 @@ def register(subparsers) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="interpreter threads (default 1)")
-    parser.add_argument("--runtime", choices=("auto", "lce", "tflite", "litert"),
-                        default="auto", help="interpreter (default: by the model's ops)")
+    parser.add_argument("--runtime", choices=runtime_choices(), default=AUTO,
+                        help="interpreter (default: the first one available here that has "
+                             "the model's ops)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
 

@@ -30,8 +30,10 @@ from pathlib import Path
 
 from bnnkit.errors import (InvalidInputError, InvalidModelFileError, OutputExistsError,
                            UnsupportedModelError)
+from converters.targets import TARGETS
 
-FLAVORS = ("litert", "lce")
+#: The app's flavors: the ones the targets' models run on.
+FLAVORS = tuple(sorted({target.android_flavor for target in TARGETS}))
 LCE_PREFIX = "Lce"
 
 

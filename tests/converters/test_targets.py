@@ -36,7 +36,7 @@ def trained(mnist_small):
 
 
 @pytest.mark.slow  # 3 conversions x every method: several minutes on 2 shared cores
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", TARGETS.names())
 @pytest.mark.parametrize("method", available_methods())
 def test_method_converts_to_target_with_agreement_histogram_and_size(
         method, target, trained, mnist_small, tmp_path):
@@ -138,12 +138,12 @@ def test_layer_no_target_supports_is_an_unsupported_model(tmp_path):
     inputs = tf.keras.Input((4, 4, 1))
     outputs = tf.keras.layers.Dense(2, name="head")(Svd(name="svd")(inputs))
     model = tf.keras.Model(inputs, outputs)
-    for target in TARGETS:
+    for target in TARGETS.names():
         with pytest.raises(UnsupportedModelError, match=f"the {target}.*converter"):
             convert_model(model, tmp_path / target, target, compare_float=False)
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", TARGETS.names())
 def test_bnn_converts_to_every_target(target, tmp_path):
     report = convert_model(tiny_model("bnn"), tmp_path, target, compare_float=False)
     if target == "litert":
