@@ -53,3 +53,15 @@ class OutputExistsError(BnnkitError, FileExistsError):
     """Refusing to overwrite an existing output without ``--overwrite``."""
 
     exit_code = 8
+
+
+class BuildRequirementMissingError(BnnkitError, FileNotFoundError):
+    """A compiler, build tool or source folder needed to build native code is missing."""
+
+    exit_code = 9
+
+
+class NativeBuildError(BnnkitError, RuntimeError):
+    """Building native code (the LCE-kernel delegate) failed."""
+
+    exit_code = 10

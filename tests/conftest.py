@@ -17,6 +17,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = Path(os.environ.get("BNNKIT_SHARED_DATASETS",
                                       REPO_ROOT.parent / "shared" / "datasets"))
 SAMPLES = SHARED_DATASETS / "samples"
+LCE_SOURCES = Path(os.environ.get("BNNKIT_LCE_SOURCES",
+                                  REPO_ROOT.parent / "shared" / "third_party"))
+
+
+def skip_or_fail_in_ci(reason: str):
+    """Skip where a build input is legitimately absent (users' clones); fail in CI."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: CI must provide it)")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +91,24 @@ def mnist_samples():
     if not paths:
         pytest.skip(f"no MNIST samples in {SAMPLES}")
     return paths
+
+
+@pytest.fixture(scope="session")
+def lce_sources() -> Path:
+    """The pinned third-party sources of the LCE-kernel delegate (../shared/third_party)."""
+    if not (LCE_SOURCES / "larq-compute-engine").is_dir():
+        skip_or_fail_in_ci(f"no LCE sources at {LCE_SOURCES} (set $BNNKIT_LCE_SOURCES)")
+    return LCE_SOURCES
+
+
+@pytest.fixture(scope="session")
+def lce_delegate(lce_sources, tmp_path_factory) -> Path:
+    """The native LCE-kernel delegate, built once per test session."""
+    from bnnkit.errors import BuildRequirementMissingError
+    from converters.delegate import DELEGATE_FILE, build_delegate
+
+    try:
+        return build_delegate("native", sources=lce_sources,
+                              output=tmp_path_factory.mktemp("delegate") / DELEGATE_FILE)
+    except BuildRequirementMissingError as error:
+        skip_or_fail_in_ci(str(error))

@@ -25,6 +25,7 @@ COMMANDS = [
     "demo",
     "predict",
     "export_android",
+    "build_delegate",
     "bench",
     "report",
 ]
