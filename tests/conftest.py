@@ -1,9 +1,21 @@
-"""Shared fixtures: the real datasets in ../shared/datasets, offline mode, tiny data."""
+"""Shared fixtures and the data the tests use.
+
+The default run needs nothing outside the checkout:
+
+* ``tests/data/samples/``: 20 MNIST test images and a few Fashion-MNIST, CIFAR-10 and
+  ImageNet ones (PNG/JPEG, as ``<set>_<index>_<label>``), for the image and predict tests;
+* bnnkit's own real MNIST subset (first 5,000 training and 1,000 test images), which the
+  ``mnist``/``mnist_dir`` fixtures use.
+
+Tests that need the full MNIST/Fashion-MNIST ask for ``full_datasets``; it is found through
+``$BNNKIT_DATA`` (or ``../shared/datasets`` beside the checkout, when it exists). Without it
+such a test is skipped with the reason, except in CI (``CI=true``), where it fails.
+"""
 
 from __future__ import annotations
 
-import os
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -12,46 +24,65 @@ import pytest
 os.environ["BNNKIT_OFFLINE"] = "1"
 
 import bnnkit  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+from bnnkit.data.loaders import BUNDLED_SUBSET  # noqa: E402
+from ci_support import full_datasets_dir, require  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = Path(os.environ.get("BNNKIT_SHARED_DATASETS",
-                                      REPO_ROOT.parent / "shared" / "datasets"))
-SAMPLES = SHARED_DATASETS / "samples"
+TEST_DATA = REPO_ROOT / "tests" / "data"
+SAMPLES = TEST_DATA / "samples"
 LCE_SOURCES = Path(os.environ.get("BNNKIT_LCE_SOURCES",
                                   REPO_ROOT.parent / "shared" / "third_party"))
 
 
-def skip_or_fail_in_ci(reason: str):
-    """Skip where a build input is legitimately absent (users' clones); fail in CI."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: CI must provide it)")
-    pytest.skip(reason)
+@pytest.fixture(scope="session")
+def full_datasets() -> Path:
+    """The folder with the full MNIST and Fashion-MNIST (skip/fail when there is none)."""
+    folder = full_datasets_dir()
+    if folder is None:
+        require("needs the full MNIST and Fashion-MNIST: set BNNKIT_DATA to a folder holding "
+                "mnist/ and fashion-mnist/ (gzipped IDX files)")
+    return folder
 
 
 @pytest.fixture(scope="session")
-def shared_datasets() -> Path:
-    if not (SHARED_DATASETS / "mnist").is_dir():
-        pytest.fail(f"the shared datasets are missing at {SHARED_DATASETS}; "
-                    "set BNNKIT_SHARED_DATASETS")
-    return SHARED_DATASETS
-
-
-@pytest.fixture(scope="session")
-def samples_dir(shared_datasets) -> Path:
-    return shared_datasets / "samples"
-
-
-@pytest.fixture(scope="session")
-def mnist(shared_datasets):
+def full_mnist(full_datasets):
+    """All 60,000 / 10,000 MNIST images."""
     from bnnkit.data import load_dataset
 
-    return load_dataset("mnist", shared_datasets)
+    return load_dataset("mnist", full_datasets)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """A ``--data-dir`` holding real MNIST: bnnkit's shipped subset (5,000 / 1,000 images)."""
+    return BUNDLED_SUBSET
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir):
+    """Real MNIST, the first 5,000 training and 1,000 test images (shipped with bnnkit)."""
+    from bnnkit.data import load_dataset
+
+    return load_dataset("mnist", mnist_dir)
 
 
 @pytest.fixture(scope="session")
 def mnist_small(mnist):
     """2,000 training and 500 test images of real MNIST."""
     return mnist.subset(2000, 500)
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def mnist_samples() -> list[Path]:
+    """The first 20 MNIST test images as PNG files, named ``mnist_<index>_<label>.png``."""
+    paths = sorted(SAMPLES.glob("mnist_*.png"))
+    assert len(paths) == 20, f"tests/data/samples should hold 20 MNIST images, has {len(paths)}"
+    return paths
 
 
 def _load_tool(name: str, path: Path):
@@ -86,18 +117,10 @@ def mnist_tflite_bundle(tmp_path_factory, mnist):
 
 
 @pytest.fixture(scope="session")
-def mnist_samples():
-    paths = sorted(SAMPLES.glob("mnist_*.png"))
-    if not paths:
-        pytest.skip(f"no MNIST samples in {SAMPLES}")
-    return paths
-
-
-@pytest.fixture(scope="session")
 def lce_sources() -> Path:
     """The pinned third-party sources of the LCE-kernel delegate (../shared/third_party)."""
     if not (LCE_SOURCES / "larq-compute-engine").is_dir():
-        skip_or_fail_in_ci(f"no LCE sources at {LCE_SOURCES} (set $BNNKIT_LCE_SOURCES)")
+        require(f"no LCE sources at {LCE_SOURCES} (set $BNNKIT_LCE_SOURCES)")
     return LCE_SOURCES
 
 
@@ -111,4 +134,4 @@ def lce_delegate(lce_sources, tmp_path_factory) -> Path:
         return build_delegate("native", sources=lce_sources,
                               output=tmp_path_factory.mktemp("delegate") / DELEGATE_FILE)
     except BuildRequirementMissingError as error:
-        skip_or_fail_in_ci(str(error))
+        require(str(error))

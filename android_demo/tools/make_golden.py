@@ -2,7 +2,7 @@
 
     .venv/bin/python android_demo/tools/make_golden.py [--out DIR] [--samples DIR]
 
-For a few sample images of ``shared/datasets/samples`` (MNIST, Fashion-MNIST, CIFAR-10 PNGs
+For a few sample images of ``tests/data/samples`` (MNIST, Fashion-MNIST, CIFAR-10 PNGs
 and one ImageNet JPEG) it writes, with bnnkit's Python pipeline (``bnnkit.imaging``) as the
 reference:
 
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from bnnkit.imaging import load_image, to_input_tensor, to_pixels, top_k  # noqa: E402
 
 GOLDEN = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "golden"
-SAMPLES = ROOT.parent / "shared" / "datasets" / "samples"
+SAMPLES = ROOT / "tests" / "data" / "samples"
 DEMO_BUNDLE = ROOT / "android_demo" / "app" / "src" / "main" / "assets" / "bundle"
 
 IMAGES = ["mnist_00_7.png", "mnist_01_2.png", "mnist_07_9.png",

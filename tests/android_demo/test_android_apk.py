@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ci_support import require
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "android_demo" / "tools" / "build_apk.sh"
 pytestmark = pytest.mark.slow
@@ -30,8 +32,8 @@ def built_apk(tmp_path_factory):
     if not ANDROID_JAR.exists():
         missing.append(str(ANDROID_JAR))
     if missing:
-        pytest.skip(f"offline APK build needs {', '.join(missing)}: run "
-                    "android_demo/tools/install-build-deps.sh (CI does)")
+        require(f"offline APK build needs {', '.join(missing)}: run "
+                "android_demo/tools/install-build-deps.sh (CI does)")
     out = tmp_path_factory.mktemp("apk")
     result = subprocess.run(["bash", str(SCRIPT), str(out)], capture_output=True, text=True,
                             timeout=600)

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "android_demo" / "core" / "src" / "test" / "resources" / "golden"
-SAMPLES = ROOT.parent / "shared" / "datasets" / "samples"
+SAMPLES = ROOT / "tests" / "data" / "samples"
 
 
 def _load_tool():
@@ -45,8 +45,6 @@ def _assert_close_json(ours, committed, where="manifest"):
 
 
 def test_committed_golden_vectors_equal_a_fresh_regeneration(tmp_path):
-    if not SAMPLES.exists():
-        pytest.skip(f"samples not found at {SAMPLES}")
     tool = _load_tool()
     fresh = tool.make(tmp_path, SAMPLES, lce_model_from=GOLDEN / "lce_tiny.tflite")
     committed = json.loads((GOLDEN / "manifest.json").read_text())

@@ -11,8 +11,8 @@ from bnnkit.binarize import binarize_bwnh, bwn_codes, bwnh_hash, inner_product_e
 
 
 @pytest.fixture(scope="module")
-def lenet(shared_datasets):
-    return trained_lenet(str(shared_datasets))
+def lenet(mnist_dir):
+    return trained_lenet(str(mnist_dir))
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from bnnkit.errors import InvalidInputError
 
 
 @pytest.fixture(scope="module")
-def lenet(shared_datasets):
-    return trained_lenet(str(shared_datasets))
+def lenet(mnist_dir):
+    return trained_lenet(str(mnist_dir))
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,17 @@ from bnnkit.data.safe_pickle import read_pickle_safely
 from bnnkit.errors import DatasetNotFoundError, InvalidDatasetError
 
 
-def test_mnist_loads_real_files_with_known_shapes(mnist):
+def test_mnist_loads_real_files_with_known_shapes(full_mnist):
+    mnist = full_mnist
     assert mnist.x_train.shape == (60000, 28, 28, 1) and mnist.x_test.shape == (10000, 28, 28, 1)
     assert mnist.x_train.dtype == np.uint8
     assert np.bincount(mnist.y_test, minlength=10).tolist() == [
         980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-def test_fashion_mnist_accepts_hyphen_and_underscore(shared_datasets):
-    a = load_dataset("fashion-mnist", shared_datasets)
-    b = load_dataset("fashion_mnist", shared_datasets)
+def test_fashion_mnist_accepts_hyphen_and_underscore(full_datasets):
+    a = load_dataset("fashion-mnist", full_datasets)
+    b = load_dataset("fashion_mnist", full_datasets)
     assert a.classes[0] == "T-shirt/top" and np.array_equal(a.y_test, b.y_test)
 
 
@@ -33,10 +34,10 @@ def test_pipeline_normalizes_to_minus_one_one(mnist_small):
     np.testing.assert_array_equal(labels.numpy(), mnist_small.y_test[:64])
 
 
-def test_search_order_prefers_data_dir_then_environment(tmp_path, shared_datasets, monkeypatch):
-    monkeypatch.setenv("BNNKIT_DATA", str(shared_datasets))
+def test_search_order_prefers_data_dir_then_environment(tmp_path, mnist_dir, monkeypatch):
+    monkeypatch.setenv("BNNKIT_DATA", str(mnist_dir))
     found = load_dataset("mnist", tmp_path)  # empty --data-dir: falls through to $BNNKIT_DATA
-    assert found.source.startswith(str(shared_datasets.resolve()))
+    assert found.source.startswith(str(mnist_dir.resolve()))
 
 
 def test_missing_dataset_error_names_every_place_tried(tmp_path, monkeypatch):
@@ -54,7 +55,8 @@ def test_unknown_dataset_lists_the_known_ones():
         load_dataset("imagenet-typo")
 
 
-def test_bundled_subset_is_real_mnist(mnist):
+def test_bundled_subset_is_real_mnist(full_mnist):
+    mnist = full_mnist
     subset = load_bundled_mnist_subset()
     assert len(subset.x_train) == 5000 and len(subset.x_test) == 1000
     np.testing.assert_array_equal(subset.x_train, mnist.x_train[:5000])

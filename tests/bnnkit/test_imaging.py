@@ -13,7 +13,7 @@ from bnnkit.errors import InvalidInputError, InvalidModelFileError
 from bnnkit import imaging
 from bnnkit.imaging import load_image, to_input_tensor, to_pixels, top_k
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 GREY = {"shape": [1, 28, 28, 1], "dtype": "float32", "color_mode": "grayscale",
         "resize": "bilinear", "mean": [0.5], "std": [0.5]}
@@ -29,8 +29,6 @@ def _save(tmp_path, image, name="x.png", **kwargs):
 
 def test_mnist_sample_tensor_equals_dataset_normalization():
     path = SAMPLES / "mnist_00_7.png"
-    if not path.exists():
-        pytest.skip(f"samples not found at {SAMPLES}")
     pixels = np.asarray(Image.open(path).convert("L"), dtype=np.float32)
     x = to_input_tensor(load_image(path), GREY)
     assert x.shape == (1, 28, 28, 1) and x.dtype == np.float32

@@ -15,7 +15,6 @@ from PIL import Image
 from bnnkit import imaging
 from bnnkit.data.dataset import Dataset
 
-hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402

@@ -17,7 +17,6 @@ import pytest
 
 import bnnkit  # noqa: F401  (Keras 2 before TensorFlow)
 
-hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402

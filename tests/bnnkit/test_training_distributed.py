@@ -77,9 +77,9 @@ def metrics_of(result) -> dict:
 
 
 @pytest.fixture(scope="module")
-def single_process_run(tmp_path_factory, shared_datasets):
+def single_process_run(tmp_path_factory, mnist_dir):
     runs = tmp_path_factory.mktemp("single")
-    result = subprocess.run(train_command(shared_datasets, runs, "single"), cwd=REPO_ROOT,
+    result = subprocess.run(train_command(mnist_dir, runs, "single"), cwd=REPO_ROOT,
                             env=env(), capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return metrics_of(result)
@@ -87,10 +87,10 @@ def single_process_run(tmp_path_factory, shared_datasets):
 
 @pytest.mark.slow
 def test_two_workers_on_localhost_train_to_the_single_process_accuracy_band(
-        tmp_path, shared_datasets, single_process_run):
+        tmp_path, mnist_dir, single_process_run):
     runs = tmp_path / "runs"
     worker_tmp = tmp_path / "worker_tmp"
-    results = run_workers(shared_datasets, runs, "multi", worker_tmp)
+    results = run_workers(mnist_dir, runs, "multi", worker_tmp)
     for index, result in enumerate(results):
         assert result.returncode == 0, f"worker {index}:\n{result.stderr[-3000:]}"
     chief, worker = (metrics_of(r) for r in results)
@@ -111,11 +111,11 @@ def test_two_workers_on_localhost_train_to_the_single_process_accuracy_band(
 
 
 @pytest.mark.slow
-def test_two_workers_refuse_an_existing_run_together_instead_of_hanging(tmp_path, shared_datasets):
+def test_two_workers_refuse_an_existing_run_together_instead_of_hanging(tmp_path, mnist_dir):
     runs = tmp_path / "runs"
     (runs / "taken").mkdir(parents=True)
     (runs / "taken" / "model.keras").write_bytes(b"precious")
-    results = run_workers(shared_datasets, runs, "taken", tmp_path / "worker_tmp")
+    results = run_workers(mnist_dir, runs, "taken", tmp_path / "worker_tmp")
     assert [r.returncode for r in results] == [8, 8]
     for result in results:
         assert "bnnkit: error:" in result.stderr and "Traceback" not in result.stderr
@@ -125,9 +125,9 @@ def test_two_workers_refuse_an_existing_run_together_instead_of_hanging(tmp_path
 
 @pytest.mark.slow
 def test_mirrored_strategy_trains_to_the_single_process_accuracy_band(
-        tmp_path, shared_datasets, single_process_run):
+        tmp_path, mnist_dir, single_process_run):
     result = subprocess.run(
-        train_command(shared_datasets, tmp_path, "mirrored", "--strategy", "mirrored"),
+        train_command(mnist_dir, tmp_path, "mirrored", "--strategy", "mirrored"),
         cwd=REPO_ROOT, env=env(), capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = metrics_of(result)

@@ -97,17 +97,17 @@ def assert_outputs_intact(run_dir: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def reference_run(tmp_path_factory, shared_datasets) -> Path:
+def reference_run(tmp_path_factory, mnist_dir) -> Path:
     """An uninterrupted run with the seed the kill tests use."""
     runs = tmp_path_factory.mktemp("reference")
-    run_train(runs, "ref", shared_datasets)
+    run_train(runs, "ref", mnist_dir)
     return runs / "ref"
 
 
 @pytest.mark.slow
 def test_sigkill_after_first_checkpoint_then_resume_matches_uninterrupted_run_bit_for_bit(
-        tmp_path, shared_datasets, reference_run):
-    process = start_train(tmp_path, "killed", shared_datasets)
+        tmp_path, mnist_dir, reference_run):
+    process = start_train(tmp_path, "killed", mnist_dir)
     run_dir = tmp_path / "killed"
     deadline = time.monotonic() + 300
     try:
@@ -121,7 +121,7 @@ def test_sigkill_after_first_checkpoint_then_resume_matches_uninterrupted_run_bi
     assert 1 <= killed_at < 3, f"killed after epoch {killed_at}: too late to test resume"
     assert not (run_dir / "metrics.json").exists()
 
-    result = run_train(tmp_path, "killed", shared_datasets, "--resume")
+    result = run_train(tmp_path, "killed", mnist_dir, "--resume")
     assert f"resuming after epoch {killed_at}/3" in result.stdout + result.stderr
 
     resumed = json.loads((run_dir / "metrics.json").read_text())
@@ -140,14 +140,14 @@ def test_sigkill_after_first_checkpoint_then_resume_matches_uninterrupted_run_bi
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_leaves_a_half_written_file(
-        tmp_path, shared_datasets, reference_run):
+        tmp_path, mnist_dir, reference_run):
     rng = random.Random(20240508)
     run_dir = tmp_path / "chaos"
     kills = 0
     resume: tuple[str, ...] = ()
     leftovers: list[str] = []
     for attempt in range(8):
-        process = start_train(tmp_path, "chaos", shared_datasets, *resume)
+        process = start_train(tmp_path, "chaos", mnist_dir, *resume)
         # Startup (imports, data) takes a few seconds; an epoch about two.
         time.sleep(rng.uniform(2.0, 9.0))
         finished = process.poll() is not None
@@ -160,7 +160,7 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_file(
         if (run_dir / "config.json").exists():
             resume = ("--resume",)
     if not (run_dir / "metrics.json").exists():
-        run_train(tmp_path, "chaos", shared_datasets, *resume)
+        run_train(tmp_path, "chaos", mnist_dir, *resume)
     assert kills >= 2, "the random schedule never killed a running process"
     assert_outputs_intact(run_dir)
     for got, want in zip(final_weights(run_dir), final_weights(reference_run), strict=True):
@@ -171,7 +171,7 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_file(
 
 
 def test_existing_run_dir_without_resume_or_overwrite_is_refused_and_kept(
-        tmp_path, capsys, shared_datasets):
+        tmp_path, capsys, mnist_dir):
     from bnnkit.cli.main import main
 
     run_dir = tmp_path / "runs" / "mine"
@@ -179,7 +179,7 @@ def test_existing_run_dir_without_resume_or_overwrite_is_refused_and_kept(
     (run_dir / "config.json").write_text('{"method": "bnn"}\n')
     (run_dir / "model.keras").write_bytes(b"precious")
     code = main(["train", "--runs-dir", str(tmp_path / "runs"), "--name", "mine",
-                 "--epochs", "1", "--train-limit", "10", "--data-dir", str(shared_datasets)])
+                 "--epochs", "1", "--train-limit", "10", "--data-dir", str(mnist_dir)])
     err = capsys.readouterr().err
     assert code == 8
     assert err.count("\n") == 1 and err.startswith("bnnkit: error:")

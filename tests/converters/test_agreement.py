@@ -49,7 +49,8 @@ def mnist_runs(method: str) -> list[Path]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", available_methods())
-def test_converted_mnist_model_agrees_with_keras_on_the_full_test_set(method, mnist, tmp_path):
+def test_converted_mnist_model_agrees_with_keras_on_the_full_test_set(method, full_mnist, tmp_path):
+    mnist = full_mnist
     runs = mnist_runs(method)
     if not runs:
         pytest.skip(f"no trained MNIST run of {method!r} under "

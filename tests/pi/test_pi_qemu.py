@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from ci_support import require
+
 REPO = Path(__file__).resolve().parents[2]
 ATOL = 1e-5
 
@@ -27,9 +29,9 @@ pytestmark = pytest.mark.qemu
 @pytest.fixture(scope="module")
 def verify_outputs(tmp_path_factory) -> Path:
     if os.geteuid() != 0:
-        pytest.skip("the qemu check needs root (apt-get, mmdebstrap, chroot)")
+        require("the qemu check needs root (apt-get, mmdebstrap, chroot)")
     if shutil.which("apt-get") is None:
-        pytest.skip("the qemu check needs a Debian-like host (apt-get)")
+        require("the qemu check needs a Debian-like host (apt-get)")
     out = tmp_path_factory.mktemp("qemu-verify")
     result = subprocess.run(["bash", str(REPO / "tools" / "qemu" / "verify.sh"), "--out", str(out),
                              "--atol", str(ATOL)], capture_output=True, text=True)

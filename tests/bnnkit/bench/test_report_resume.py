@@ -13,15 +13,15 @@ pytestmark = pytest.mark.slow  # trains and converts two tiny models (~1 min her
 
 
 @pytest.fixture(scope="module")
-def tiny_report(tmp_path_factory, shared_datasets):
+def tiny_report(tmp_path_factory, mnist_dir):
     from bnnkit.bench.report import run_report
 
     out = tmp_path_factory.mktemp("report")
     logs = []
     data = run_report(out, datasets=["mnist"], methods=["float", "bnn"], epochs=1,
-                      train_limit=300, test_limit=100, data_dir=str(shared_datasets),
+                      train_limit=300, test_limit=100, data_dir=str(mnist_dir),
                       latency_rounds=2, latency_invocations=3, log=logs.append)
-    return out, data, logs, shared_datasets
+    return out, data, logs, mnist_dir
 
 
 def test_report_writes_markdown_plots_and_json_with_budget_and_machine(tiny_report):

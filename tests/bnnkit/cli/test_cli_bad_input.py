@@ -121,7 +121,7 @@ def _corrupt_variants(data: bytes) -> dict[str, bytes]:
         "truncated .tflite (last byte missing)": data[:-1],
         "random bytes .tflite": rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(),
         "wrong file identifier": bytes(header),
-        "a PNG renamed .tflite": (REPO_ROOT.parent / "shared" / "datasets" / "samples" /
+        "a PNG renamed .tflite": (REPO_ROOT / "tests" / "data" / "samples" /
                                   SAMPLE).read_bytes(),
     }
 
@@ -345,13 +345,13 @@ def test_an_unbalanced_dataset_folder_trains_with_a_warning(capsys, tmp_path, sa
     assert (tmp_path / "runs" / "f" / "model.keras").is_file()
 
 
-def test_existing_run_dir_is_refused_without_resume_or_overwrite(capsys, tmp_path, shared_datasets):
+def test_existing_run_dir_is_refused_without_resume_or_overwrite(capsys, tmp_path, mnist_dir):
     run = tmp_path / "runs" / "f"
     run.mkdir(parents=True)
     (run / "model.keras").write_bytes(b"precious")
     expect_error(capsys, "outputs", "existing run folder without --resume/--overwrite", 8,
                  "--overwrite", "train", "--runs-dir", tmp_path / "runs", "--name", "f",
-                 "--epochs", "1", "--data-dir", shared_datasets, watch=tmp_path)
+                 "--epochs", "1", "--data-dir", mnist_dir, watch=tmp_path)
 
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])

@@ -14,8 +14,6 @@ from PIL import Image
 from bnnkit.cli import predict
 from bnnkit.errors import InvalidInputError, InvalidModelFileError, UnsupportedModelError
 
-REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO.parent / "shared" / "datasets" / "samples"
 
 
 def _run_json(capsys, *argv) -> dict:

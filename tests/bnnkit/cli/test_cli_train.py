@@ -26,9 +26,9 @@ def assert_one_line_error(result, code, *fragments):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, shared_datasets):
+def tiny_run(tmp_path_factory, mnist_dir):
     runs = tmp_path_factory.mktemp("runs")
-    result = bnnkit_cli("train", "--method", "bnn", "--data-dir", shared_datasets, "--epochs", 1,
+    result = bnnkit_cli("train", "--method", "bnn", "--data-dir", mnist_dir, "--epochs", 1,
                         "--train-limit", 512, "--test-limit", 256, "--runs-dir", runs,
                         "--name", "tiny", "--json")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -52,10 +52,10 @@ def test_train_writes_a_reloadable_run(tiny_run, mnist_small):
     np.testing.assert_array_equal(first, second)
 
 
-def test_existing_run_is_not_overwritten(tiny_run, shared_datasets):
+def test_existing_run_is_not_overwritten(tiny_run, mnist_dir):
     run_dir, _ = tiny_run
     before = (run_dir / "metrics.json").read_bytes()
-    result = bnnkit_cli("train", "--data-dir", shared_datasets, "--runs-dir", run_dir.parent,
+    result = bnnkit_cli("train", "--data-dir", mnist_dir, "--runs-dir", run_dir.parent,
                         "--name", run_dir.name, "--epochs", 1)
     assert_one_line_error(result, 8, "already holds a run", "--resume")
     assert (run_dir / "metrics.json").read_bytes() == before
@@ -72,9 +72,9 @@ def test_missing_dataset_files_name_the_places(tmp_path):
     assert_one_line_error(result, 4, "not found", "--data-dir", "Keras cache")
 
 
-def test_bad_method_option_is_one_line(tmp_path, shared_datasets):
+def test_bad_method_option_is_one_line(tmp_path, mnist_dir):
     result = bnnkit_cli("train", "--method", "bnn", "--option", "order=2", "--data-dir",
-                        shared_datasets, "--runs-dir", tmp_path, "--train-limit", 256)
+                        mnist_dir, "--runs-dir", tmp_path, "--train-limit", 256)
     assert_one_line_error(result, 6, "has no option(s)")
 
 
