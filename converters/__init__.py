@@ -24,6 +24,7 @@ import importlib
 
 _EXPORTS = {
     "convert_model": "converters.convert",
+    "convert_keras_model": "converters.convert",
     "TARGETS": "converters.targets",
     "Target": "converters.targets",
     "RUNTIMES": "converters.runtime",

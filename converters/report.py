@@ -5,7 +5,11 @@ The report is a plain dict (JSON-serializable); :func:`format_table` renders it.
 
 from __future__ import annotations
 
-REPORT_FORMAT_VERSION = 1
+__all__ = ["REPORT_FORMAT_VERSION", "format_table"]
+
+#: 2: sizes only under ``size`` (``tflite_bytes``, ``float_tflite_bytes``, ``ratio_vs_float``);
+#: format 1 also repeated them as ``size_bytes``, ``float_size_bytes``, ``float_size_ratio``.
+REPORT_FORMAT_VERSION = 2
 
 
 def _mb(size) -> str:
@@ -17,14 +21,15 @@ def _mb(size) -> str:
 def format_table(report: dict) -> str:
     """A short human-readable summary of a conversion report."""
     agreement = report.get("agreement") or {}
+    size = report["size"]
     lines = [
         f"target            {report['target']}  (runtime: {report['runtime']}, "
         f"kernel options: {_options(report.get('kernel_options', {}))})",
         f"model file        {report.get('model_path', report.get('model_file'))}  "
         f"sha256 {report['sha256'][:12]}...",
-        f"size              {_mb(report['size_bytes'])}  vs float {_mb(report.get('float_size_bytes'))}"
-        + (f"  ({report['float_size_ratio']:.1f}x smaller)"
-           if report.get("float_size_ratio") else ""),
+        f"size              {_mb(size['tflite_bytes'])}  vs float "
+        f"{_mb(size.get('float_tflite_bytes'))}"
+        + (f"  ({size['ratio_vs_float']:.1f}x smaller)" if size.get("ratio_vs_float") else ""),
         f"binary MACs       {report['macs']['binary_fraction']:.1%} run on binary kernels "
         f"({report['macs']['binary_macs']:,} binary / {report['macs']['float_macs']:,} float "
         "per image)",

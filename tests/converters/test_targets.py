@@ -65,12 +65,12 @@ def test_method_converts_to_target_with_agreement_histogram_and_size(
 
     binary_weights = get_method(method).binary_weights
     if target == "litert" or (target == "int8"):
-        assert report["size_bytes"] < report["float_size_bytes"] / 2.5  # int8 weights
+        assert report["size"]["tflite_bytes"] < report["size"]["float_tflite_bytes"] / 2.5  # int8 weights
     elif binary_weights and get_method(method).binary_activations:
-        assert report["size_bytes"] < report["float_size_bytes"] / 8  # 1-bit packed
+        assert report["size"]["tflite_bytes"] < report["size"]["float_tflite_bytes"] / 8  # 1-bit packed
     else:
-        assert report["size_bytes"] <= report["float_size_bytes"] * 1.05
-    assert (tmp_path / "model.tflite").stat().st_size == report["size_bytes"]
+        assert report["size"]["tflite_bytes"] <= report["size"]["float_tflite_bytes"] * 1.05
+    assert (tmp_path / "model.tflite").stat().st_size == report["size"]["tflite_bytes"]
 
     runner = open_runner(tmp_path / "model.tflite")
     # auto: the LCE interpreter only when the model holds LCE ops
