@@ -44,9 +44,24 @@ def register(subparsers) -> None:
     parser.add_argument("--bundle", metavar="DIR",
                         help="also write a deployment bundle (model.tflite, labels.txt, "
                              "metadata.json) to DIR")
+    add_custom_objects_argument(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
+
+
+def module_list(text: str) -> list[str]:
+    """``"a.b,c"`` -> ``["a.b", "c"]`` (the value of ``--custom-objects``)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def add_custom_objects_argument(parser) -> None:
+    parser.add_argument(
+        "--custom-objects", metavar="MODULE[,MODULE]", type=module_list, default=[],
+        help="import these Python modules before loading the model, so that the custom "
+             "layers, quantizers and functions they define are known (larq_zoo's are known "
+             "whenever larq-zoo is installed). Importing a module runs its code: name only "
+             "modules you trust. The model file itself is still loaded in Keras' safe mode.")
 
 
 def _run_config(model_path: Path) -> dict:
@@ -83,7 +98,8 @@ def run(args) -> int:
 
     from bnnkit.serialization import load_model
 
-    model = load_model(model_path)  # InvalidModelFileError for anything that is not a model
+    # InvalidModelFileError for anything that is not a model or needs unknown custom objects
+    model = load_model(model_path, custom_object_modules=args.custom_objects)
     dataset_name = args.dataset or config.get("dataset")
     calibration_x = calibration_y = qat_data = dataset = None
     if dataset_name:
