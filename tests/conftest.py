@@ -135,3 +135,16 @@ def lce_delegate(lce_sources, tmp_path_factory) -> Path:
                               output=tmp_path_factory.mktemp("delegate") / DELEGATE_FILE)
     except BuildRequirementMissingError as error:
         require(str(error))
+
+
+@pytest.fixture(scope="session")
+def x86_kernel_check(lce_sources, tmp_path_factory) -> Path:
+    """x86_kernel_check (delegate/tools): bnnkit's x86 kernels against LCE's portable kernel."""
+    from bnnkit.bench.kernels import build_kernel_check
+    from bnnkit.errors import BuildRequirementMissingError
+
+    try:
+        return build_kernel_check(lce_sources,
+                                  tmp_path_factory.mktemp("x86") / "x86_kernel_check")
+    except BuildRequirementMissingError as error:
+        require(str(error))

@@ -68,3 +68,21 @@ def flip_bits(data: bytes, seed: int, count: int = 4, *, avoid=(), within=None) 
     for position in rng.choice(positions, size=count, replace=False):
         flipped[position] ^= 1 << int(rng.integers(8))
     return bytes(flipped)
+
+
+def litert_outputs(delegate, data: bytes, x: np.ndarray, options=None,
+                   threads: int = 1) -> np.ndarray:
+    """ai-edge-litert + the delegate, one image per invoke (as LCE's runner does)."""
+    from ai_edge_litert.interpreter import Interpreter, load_delegate
+
+    interpreter = Interpreter(model_content=data, num_threads=threads,
+                              experimental_delegates=[load_delegate(str(delegate), options)])
+    interpreter.allocate_tensors()
+    source = interpreter.get_input_details()[0]["index"]
+    target = interpreter.get_output_details()[0]["index"]
+    outputs = []
+    for image in x:
+        interpreter.set_tensor(source, image[None])
+        interpreter.invoke()
+        outputs.append(np.array(interpreter.get_tensor(target)))
+    return np.concatenate(outputs)

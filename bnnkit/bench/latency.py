@@ -22,8 +22,10 @@ class Config:
     """One thing to time: ``name``, a ``.tflite`` path, the interpreter and its options.
 
     ``runtime``: ``lce`` (LCE's TFLite interpreter with LCE ops; takes ``use_reference_bconv``,
-    ``use_indirect_bgemm``, ``use_xnnpack``) or ``tflite`` (stock ``tf.lite.Interpreter``,
-    which applies XNNPACK to float graphs by default).
+    ``use_indirect_bgemm``, ``use_xnnpack``), ``tflite`` (stock ``tf.lite.Interpreter``,
+    which applies XNNPACK to float graphs by default) or ``litert`` (``ai-edge-litert``'s
+    interpreter, XNNPACK by default; ``delegate``: the path of an external delegate such as
+    bnnkit's LCE-kernel delegate, loaded with ``delegate_options``).
     """
 
     name: str
@@ -41,6 +43,42 @@ def _lce_interpreter(data: bytes, threads: int, options: dict):
         bool(options.get("use_indirect_bgemm", False)), bool(options.get("use_xnnpack", False)))
 
 
+def _stock_interpreter(data: bytes, config: Config):
+    if config.runtime == "tflite":
+        import bnnkit  # noqa: F401
+        import tensorflow as tf
+
+        return tf.lite.Interpreter(model_content=data, num_threads=config.threads)
+    from ai_edge_litert.interpreter import Interpreter, load_delegate
+
+    delegates = []
+    if config.options.get("delegate"):
+        delegates.append(load_delegate(str(config.options["delegate"]),
+                                       dict(config.options.get("delegate_options") or {})))
+    return Interpreter(model_content=data, num_threads=config.threads,
+                       experimental_delegates=delegates)
+
+
+def _stock_run(interpreter):
+    """One single-image inference of random input in [-1, 1] (quantized if the input is)."""
+    interpreter.allocate_tensors()
+    detail = interpreter.get_input_details()[0]
+    shape = [1] + [int(d) for d in detail["shape"][1:]]
+    x = np.random.default_rng(0).uniform(-1, 1, shape)
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    if np.issubdtype(detail["dtype"], np.integer) and scale:
+        info = np.iinfo(detail["dtype"])
+        x = np.clip(np.round(x / scale + zero_point), info.min, info.max)
+    x = x.astype(detail["dtype"])
+    index = detail["index"]
+
+    def run():
+        interpreter.set_tensor(index, x)
+        interpreter.invoke()
+
+    return run
+
+
 class _Timed:
     def __init__(self, config: Config):
         self.config = config
@@ -50,24 +88,10 @@ class _Timed:
             shape = [1] + [int(d) for d in list(self.interpreter.input_shapes[0])[1:]]
             self.x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
             self.run = lambda: self.interpreter.predict([self.x])
-        elif config.runtime == "tflite":
-            import bnnkit  # noqa: F401
-            import tensorflow as tf
-
-            interpreter = tf.lite.Interpreter(model_content=data, num_threads=config.threads)
-            interpreter.allocate_tensors()
-            detail = interpreter.get_input_details()[0]
-            shape = [1] + [int(d) for d in detail["shape"][1:]]
-            x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
-            index = detail["index"]
-
-            def run():
-                interpreter.set_tensor(index, x)
-                interpreter.invoke()
-
-            self.run = run
+        elif config.runtime in ("tflite", "litert"):
+            self.run = _stock_run(_stock_interpreter(data, config))
         else:
-            raise ValueError(f"unknown runtime {config.runtime!r} (lce, tflite)")
+            raise ValueError(f"unknown runtime {config.runtime!r} (lce, tflite, litert)")
         for _ in range(3):
             self.run()  # warm-up: allocation, packing of weights
 

@@ -33,6 +33,10 @@
 #include "tensorflow/lite/builtin_ops.h"
 #include "tensorflow/lite/core/c/common.h"
 
+#if defined(__x86_64__)
+#include "x86_64/registration.h"  // bnnkit's x86 kernels: the defaults on x86_64
+#endif
+
 // LCE's kernel registrations (defined in larq_compute_engine/tflite/kernels/*.cc). Declared
 // here rather than through lce_ops_register.h, which pulls in TFLite's op resolver and absl.
 namespace compute_engine {
@@ -59,8 +63,17 @@ struct OpKernel {
 
 // Every op the delegate claims, with its kernels; the first one of each op is the default.
 // LCE's ruy-based BGEMM kernel is not built (no ruy sources; see the patch), so LceBconv2d
-// runs LCE's indirect BGEMM kernels (NEON assembly on aarch64, portable C++ elsewhere).
+// runs LCE's indirect BGEMM kernels (NEON assembly on aarch64, portable C++ elsewhere). On
+// x86_64 the defaults are bnnkit's x86 kernels (x86_64/registration.h: LCE's indirect BGEMM
+// with AVX-512/AVX2 microkernels chosen at run time, and SIMD bitpacking);
+// {"LceBconv2d": "indirect_bgemm", "LceQuantize": "lce"} turns them off.
 const OpKernel kOpKernels[] = {
+#if defined(__x86_64__)
+    {"LceQuantize", "x86_simd", bnnkit_x86::Register_QUANTIZE_X86_SIMD},
+    {"LceBconv2d", "x86_simd", bnnkit_x86::Register_BCONV_2D_X86_SIMD},
+    {"LceBconv2d", "x86_avx2", bnnkit_x86::Register_BCONV_2D_X86_AVX2},
+    {"LceBconv2d", "x86_avx512bw", bnnkit_x86::Register_BCONV_2D_X86_AVX512BW},
+#endif
     {"LceQuantize", "lce", lce::Register_QUANTIZE},
     {"LceDequantize", "lce", lce::Register_DEQUANTIZE},
     {"LceBconv2d", "indirect_bgemm", lce::Register_BCONV_2D_OPT_INDIRECT_BGEMM},
