@@ -86,14 +86,16 @@ def _import_known_packages() -> dict:
 def custom_objects(modules=()) -> dict:
     """Every custom Keras object bnnkit and Larq define, by registered name.
 
-    Importing :mod:`bnnkit.methods` registers all quantizers and layers of every method.
+    Importing :mod:`bnnkit.quantizers` and :mod:`bnnkit.layers` registers every bnnkit
+    quantizer and layer a saved model can hold (the methods only combine them).
     Installed :data:`KNOWN_OBJECT_PACKAGES` (larq-zoo) are imported too, and ``modules``
     (dotted names, see :func:`import_object_modules`) add their objects.
     """
     import larq  # noqa: F401  (registers Larq's quantizers and layers)
     import tensorflow as tf
 
-    import bnnkit.methods  # noqa: F401
+    import bnnkit.layers  # noqa: F401
+    import bnnkit.quantizers  # noqa: F401
 
     _import_known_packages()
     extra = import_object_modules(modules)

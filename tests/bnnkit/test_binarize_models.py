@@ -96,17 +96,15 @@ def test_model_with_only_first_and_last_layers_needs_explicit_layer_names():
 @pytest.mark.parametrize("method", sorted(BINARIZERS))
 def test_binarized_model_saves_and_reloads_identically_in_safe_mode(binarized, lenet, method,
                                                                     tmp_path):
-    import tensorflow as tf
+    """Loaded in a new process, as ``bnnkit convert`` loads it (SBD's ChannelScale too)."""
+    from bnnkit.serialization import save_model
+    from reload_support import assert_reloads_identically, reload_in_fresh_process
 
     model = binarized[method].model
-    path = tmp_path / "model.keras"
-    model.save(path)
-    loaded = tf.keras.models.load_model(path, safe_mode=True)
-    for a, b in zip(model.get_weights(), loaded.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    path = save_model(model, tmp_path / "model.keras")
     images = lenet[1].normalize(lenet[1].x_test[:16])
-    np.testing.assert_array_equal(model.predict(images, verbose=0),
-                                  loaded.predict(images, verbose=0))
+    (reloaded,) = reload_in_fresh_process([path], images, tmp_path / "reloaded")
+    assert_reloads_identically(model, reloaded, images)
 
 
 @pytest.mark.slow          # two converters per method: ~20-50 s on a shared machine

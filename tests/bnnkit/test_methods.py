@@ -73,16 +73,15 @@ def randomize_weights(model, seed=0):
 
 
 def assert_save_reload_bit_identical(model, tmp_path):
+    """Saved, then loaded in a new process as the CLI does: same layers, configs, outputs."""
+    from bnnkit.serialization import save_model
+    from reload_support import assert_reloads_identically, reload_in_fresh_process
+
     randomize_weights(model)
     x = np.random.default_rng(1).uniform(-1, 1, (8, *model.input_shape[1:])).astype(np.float32)
-    before = model(x, training=False).numpy()
-    path = tmp_path / "model.keras"
-    model.save(path)
-    reloaded = tf.keras.models.load_model(path, safe_mode=True)
-    np.testing.assert_array_equal(reloaded(x, training=False).numpy(), before)
-    assert [type(layer) for layer in reloaded.layers] == [type(layer) for layer in model.layers]
-    assert [layer.get_config() for layer in reloaded.layers] == \
-        [layer.get_config() for layer in model.layers]
+    path = save_model(model, tmp_path / "model.keras")
+    (reloaded,) = reload_in_fresh_process([path], x, tmp_path / "reloaded")
+    assert_reloads_identically(model, reloaded, x)
 
 
 @pytest.mark.parametrize("method,options", BINARY_ACTIVATION_METHODS,

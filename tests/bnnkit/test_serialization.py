@@ -1,8 +1,12 @@
 """Models are safe to load and exact to reload.
 
 * every registered method's model (so every custom quantizer and layer in it) survives
-  save -> load with bit-identical outputs, as ``.keras`` (safe mode) and as a SavedModel;
-  methods are parametrized from the registry, so methods added later are covered too;
+  save -> load with bit-identical outputs, as ``.keras`` (safe mode) and as a SavedModel,
+  loaded in a new process exactly as the CLI loads it (so nothing registered by building the
+  model can hide a missing registration); methods are parametrized from the registry, so
+  methods added later are covered too;
+* loading registers every custom quantizer and layer bnnkit defines, through
+  :mod:`bnnkit.quantizers` and :mod:`bnnkit.layers`, without importing the methods;
 * every bnnkit quantizer survives Keras serialization with bit-identical outputs;
 * loading refuses a ``.keras``/``.h5`` file carrying Python ``Lambda`` bytecode;
 * nothing in bnnkit/ or converters/ unpickles a file.
@@ -24,9 +28,13 @@ from bnnkit.errors import InvalidModelFileError  # noqa: E402
 from bnnkit.methods import available_methods, get_method  # noqa: E402
 from bnnkit.models import build_model  # noqa: E402
 from bnnkit.serialization import load_model, save_model  # noqa: E402
+from reload_support import (assert_reloads_identically, layer_classes,  # noqa: E402
+                            reload_in_fresh_process)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 X = np.random.default_rng(8).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+# A few SBD components per layer: the layers, not the quality of the fit, are reloaded here.
+OPTIONS = {"sbd": {"bit_budget": 0.1}}
 
 
 def _tiny_dataset():
@@ -45,9 +53,10 @@ def trained_model(method: str):
     LeNet binarized with their data-driven procedure (so SBD's ChannelScale is included).
     """
     tf.keras.utils.set_random_seed(1)
-    instance = get_method(method, **({"calibration_images": len(X)}
-                                     if "calibration_images" in get_method(method).options
-                                     else {}))
+    options = dict(OPTIONS.get(method, {}))
+    if "calibration_images" in get_method(method).options:
+        options["calibration_images"] = len(X)
+    instance = get_method(method, **options)
     model = None
     for stage in instance.training_stages(
             lambda m: build_model("lenet", m, (28, 28, 1), 10), epochs=1):
@@ -61,19 +70,18 @@ def outputs(model) -> np.ndarray:
     return model(X, training=False).numpy()
 
 
-@pytest.fixture(scope="module", params=available_methods())
-def method_model(request):
-    return request.param, trained_model(request.param)
+@pytest.fixture(scope="module")
+def reloaded_keras_files(tmp_path_factory):
+    """Every method's model saved as ``.keras``, then reloaded in one new process."""
+    folder = tmp_path_factory.mktemp("keras")
+    paths = [save_model(trained_model(m), folder / f"{m}.keras") for m in available_methods()]
+    reloaded = reload_in_fresh_process(paths, X, folder / "reloaded")
+    return dict(zip(available_methods(), reloaded))
 
 
-def test_keras_format_reload_is_bit_identical_in_safe_mode(method_model, tmp_path):
-    method, model = method_model
-    path = save_model(model, tmp_path / f"{method}.keras")
-    reloaded = load_model(path)  # bnnkit's loader: safe_mode=True
-    np.testing.assert_array_equal(outputs(reloaded), outputs(model))
-    assert [type(layer) for layer in reloaded.layers] == [type(layer) for layer in model.layers]
-    for got, want in zip(reloaded.get_weights(), model.get_weights(), strict=True):
-        np.testing.assert_array_equal(got, want)
+@pytest.mark.parametrize("method", available_methods())
+def test_keras_format_reloads_bit_identically_in_a_new_process(method, reloaded_keras_files):
+    assert_reloads_identically(trained_model(method), reloaded_keras_files[method], X)
 
 
 # Exporting a SavedModel traces every function (~30 s a method on the shared CPU): one
@@ -85,9 +93,9 @@ def test_saved_model_reload_is_bit_identical_as_keras_and_as_a_graph(method, tmp
     model = trained_model(method)
     path = save_model(model, tmp_path / f"{method}_savedmodel")
     assert (path / "saved_model.pb").is_file()
-    reloaded = load_model(path)
-    np.testing.assert_array_equal(outputs(reloaded), outputs(model))
-    assert [type(layer) for layer in reloaded.layers] == [type(layer) for layer in model.layers]
+    (reloaded,) = reload_in_fresh_process([path], X, tmp_path / "reloaded")
+    np.testing.assert_array_equal(reloaded.outputs, outputs(model))
+    assert reloaded.classes == layer_classes(model)
     # The same file through TensorFlow's own loader (what a serving stack would use). Its
     # signature is a traced graph, so it is compared with the original model traced too:
     # graph and eager execution may round differently (Grappler fuses ops).
@@ -96,6 +104,48 @@ def test_saved_model_reload_is_bit_identical_as_keras_and_as_a_graph(method, tmp
     (result,) = serving(tf.constant(X)).values()
     traced = tf.function(lambda x: model(x, training=False))(tf.constant(X)).numpy()
     np.testing.assert_array_equal(result.numpy(), traced)
+
+
+_REGISTERED_IN_A_NEW_PROCESS = """
+import sys, json
+import bnnkit
+from bnnkit.serialization import custom_objects
+names = sorted(custom_objects())
+print(json.dumps({"names": names, "methods_imported": "bnnkit.methods" in sys.modules}))
+"""
+
+
+def _bnnkit_keras_classes() -> set[str]:
+    """Every Keras layer or Larq quantizer class defined in a bnnkit module."""
+    import importlib
+    import pkgutil
+
+    import bnnkit as package
+
+    for info in pkgutil.walk_packages(package.__path__, "bnnkit."):
+        importlib.import_module(info.name)
+    found, stack = set(), [tf.keras.layers.Layer]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("bnnkit.") and not cls.__name__.startswith("_"):
+            found.add(cls.__name__)
+    return found
+
+
+def test_loading_registers_every_bnnkit_layer_and_quantizer_without_the_methods():
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _REGISTERED_IN_A_NEW_PROCESS],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    registered = json.loads(result.stdout.strip().splitlines()[-1])
+    classes = _bnnkit_keras_classes()
+    assert {"ChannelScale", "XnorConv2D", "BWNWeightQuantizer"} <= classes
+    assert classes - set(registered["names"]) == set()
+    assert registered["methods_imported"] is False
 
 
 def test_every_custom_layer_is_covered_by_some_method_model():

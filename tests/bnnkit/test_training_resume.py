@@ -74,17 +74,24 @@ def kill(process: subprocess.Popen) -> None:
     process.wait(timeout=60)
 
 
-def final_weights(run_dir: Path) -> list[np.ndarray]:
-    from bnnkit.serialization import load_model
+PROBE = np.zeros((1, 28, 28, 1), np.float32)
 
-    return load_model(run_dir / "model.keras").get_weights()
+
+def final_weights(run_dir: Path) -> list[np.ndarray]:
+    """The weights of ``run_dir/model.keras``, loaded in a new process as the CLI does."""
+    from reload_support import reload_in_fresh_process
+
+    (reloaded,) = reload_in_fresh_process([run_dir / "model.keras"], PROBE,
+                                          run_dir.parent / f".reload-{run_dir.name}")
+    return reloaded.weights
 
 
 def assert_outputs_intact(run_dir: Path) -> list[str]:
-    """Every visible json parses, every visible .keras loads; return leftover temp files."""
-    from bnnkit.serialization import load_model
+    """Every visible json parses, every visible .keras loads in a new process; return
+    leftover temp files."""
+    from reload_support import reload_in_fresh_process
 
-    leftovers = []
+    leftovers, models = [], []
     for path in sorted(run_dir.rglob("*")):
         if path.name.startswith("."):
             leftovers.append(path.name)
@@ -92,7 +99,9 @@ def assert_outputs_intact(run_dir: Path) -> list[str]:
         if path.suffix == ".json":
             json.loads(path.read_text())
         elif path.suffix == ".keras":
-            load_model(path)
+            models.append(path)
+    if models:
+        reload_in_fresh_process(models, PROBE, run_dir.parent / f".reload-{run_dir.name}")
     return leftovers
 
 
