@@ -193,8 +193,8 @@ def _resize_weights(n_in: int, n_out: int) -> np.ndarray:
     weights = np.zeros((n_out, n_in), dtype=np.float64)
     for i in range(n_out):
         center = (i + 0.5) * scale
-        lo = max(int(math.floor(center - support + 0.5)), 0)
-        hi = min(int(math.floor(center + support + 0.5)), n_in)
+        lo = max(math.floor(center - support + 0.5), 0)
+        hi = min(math.floor(center + support + 0.5), n_in)
         total = 0.0
         for j in range(lo, hi):
             w = max(0.0, 1.0 - abs((j - center + 0.5) / support))
@@ -231,7 +231,7 @@ def to_input_tensor(image: Image.Image, metadata_input: dict) -> np.ndarray:
     InvalidModelFileError: the metadata cannot be followed (see :func:`check_input_spec`).
     InvalidInputError: the image cannot be converted.
     """
-    height, width, channels = check_input_spec(metadata_input)
+    check_input_spec(metadata_input)
     pixels = to_pixels(image, metadata_input["color_mode"])
     return pixels_to_input_tensor(pixels, metadata_input)
 

@@ -53,7 +53,7 @@ def import_object_modules(names) -> dict:
             continue
         try:
             module = importlib.import_module(name)
-        except Exception as error:  # noqa: BLE001 - any failure of the module's own code
+        except Exception as error:
             raise InvalidInputError(f"cannot import custom-objects module {name!r}: "
                                     f"{type(error).__name__}: {error}") from error
         for attribute, value in vars(module).items():
@@ -78,7 +78,7 @@ def _import_known_packages() -> dict:
             continue
         try:
             importlib.import_module(name)
-        except Exception as error:  # noqa: BLE001 - an installed but broken package
+        except Exception as error:
             failures[name] = f"{type(error).__name__}: {error}"
     return failures
 
@@ -205,7 +205,7 @@ def load_model(path: str | os.PathLike, *, compile: bool = False, custom_object_
                                               compile=compile)
     except InvalidModelFileError:
         raise
-    except Exception as error:  # noqa: BLE001 - Keras raises many unrelated types here
+    except Exception as error:
         unknown = _unknown_object(error, model_file, objects)
         if unknown:
             raise InvalidModelFileError(f"cannot load a Keras model from {model_file}: "
@@ -295,7 +295,7 @@ def _model_config(model_file: Path):
             with h5py.File(model_file, "r") as handle:
                 raw = handle.attrs.get("model_config")
                 return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-    except Exception:  # noqa: BLE001 - diagnosis only; the load error is reported anyway
+    except Exception:
         return None
     return None
 

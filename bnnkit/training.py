@@ -61,7 +61,7 @@ class TrainConfig:
     strategy: str = "default"
 
     @classmethod
-    def from_json(cls, path: Path) -> "TrainConfig":
+    def from_json(cls, path: Path) -> TrainConfig:
         data = json.loads(Path(path).read_text())
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
@@ -343,8 +343,8 @@ def _train_stages(config, run_dir, out_dir, strategy, method, dataset, verbose, 
         "arch": config.arch,
         "dataset": dataset.name,
         "dataset_source": dataset.source,
-        "train_images": int(len(dataset.x_train)),
-        "test_images": int(len(dataset.x_test)),
+        "train_images": len(dataset.x_train),
+        "test_images": len(dataset.x_test),
         "test_accuracy": float(accuracy),
         "test_loss": float(loss),
         "parameters": int(model.count_params()),
@@ -366,5 +366,11 @@ def run_is_complete(run_dir: str | Path) -> bool:
     return (run_dir / "metrics.json").is_file() and (run_dir / "model.keras").is_file()
 
 
-__all__ = ["TrainConfig", "epoch_batches", "make_strategy", "run_is_complete", "train",
-           "load_run_dataset"]
+__all__ = [
+    "TrainConfig",
+    "epoch_batches",
+    "load_run_dataset",
+    "make_strategy",
+    "run_is_complete",
+    "train",
+]

@@ -16,7 +16,6 @@ import sys
 
 import numpy as np
 
-
 LITE_WRAPPER = "larq_compute_engine.tflite.python.interpreter_wrapper_lite"
 
 
@@ -25,7 +24,7 @@ def find_lite_interpreter() -> str:
     spec = importlib.util.find_spec("larq_compute_engine")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("the larq_compute_engine package is not installed")
-    folder = os.path.join(list(spec.submodule_search_locations)[0], "tflite", "python")
+    folder = os.path.join(next(iter(spec.submodule_search_locations)), "tflite", "python")
     names = os.listdir(folder) if os.path.isdir(folder) else []
     for name in names:
         if name.startswith("interpreter_wrapper_lite") and name.endswith((".so", ".pyd")):
@@ -64,7 +63,7 @@ def stock_predict(data: bytes):
         os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
         import tensorflow as tf
 
-        Interpreter = tf.lite.Interpreter
+        Interpreter = tf.lite.Interpreter  # noqa: N806  (the class, as imported above)
     interpreter = Interpreter(model_content=data)
     interpreter.allocate_tensors()
     for detail in interpreter.get_input_details():
@@ -81,7 +80,7 @@ def main(path: str, runtime: str = "lce") -> int:
         return check_outputs(stock_predict(data))
     interpreter = load_lite_interpreter()(data, 1, False, True, False)
     inputs = []
-    for shape, dtype in zip(interpreter.input_shapes, interpreter.input_types):
+    for shape, dtype in zip(interpreter.input_shapes, interpreter.input_types, strict=True):
         shape = [1] + [max(1, int(d)) for d in list(shape)[1:]]
         inputs.append(np.zeros(shape, dtype=np.dtype(dtype)))
     return check_outputs(interpreter.predict(inputs))

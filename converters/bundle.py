@@ -157,7 +157,7 @@ def read_bundle(path) -> Bundle:
     for required in (model_path, labels_path):
         if not required.is_file():
             raise InvalidModelFileError(f"bundle {folder} is missing {required.name}")
-    classes = [line for line in labels_path.read_text(encoding="utf-8").splitlines()]
+    classes = labels_path.read_text(encoding="utf-8").splitlines()
     while classes and classes[-1] == "":
         classes.pop()
     if not isinstance(metadata.get("input"), dict) or "shape" not in metadata["input"]:

@@ -267,7 +267,7 @@ def verify(keras_model: Any, rewritten: Rewritten, converted: Converted, target:
         tflite_out = runner.predict(calibration.x)
         accuracy = {"keras": float(np.mean(keras_out.argmax(-1) == calibration.y)),
                     "tflite": float(np.mean(tflite_out.argmax(-1) == calibration.y)),
-                    "n": int(len(calibration.y))}
+                    "n": len(calibration.y)}
         accuracy["cost"] = accuracy["keras"] - accuracy["tflite"]
     return Verification(runner.runtime, dict(runner.options), agreement, accuracy)
 

@@ -198,12 +198,12 @@ def _read(data: bytes, size: int) -> FlatbufferInfo:
         base = len(info.tensors)
         count = graph.TensorsLength()
 
-        def _index(i, what, count=count, base=base):
+        def _index(i, what, count=count, base=base, subgraph=s):
             if i == -1:
                 return -1
             if not 0 <= i < count:
-                raise FlatbufferError(f"{what} refers to tensor {i}, but subgraph {s} has "
-                                      f"{count} tensors")
+                raise FlatbufferError(f"{what} refers to tensor {i}, but subgraph {subgraph} "
+                                      f"has {count} tensors")
             return i + base
 
         for t in range(count):

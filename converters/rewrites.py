@@ -77,7 +77,7 @@ def split_large_binary_convs(model, log: list):
                               f"{len(channels)} parts of {len(channels[0])} output channels"})
         return tf.keras.layers.Concatenate(name=f"{old.name}_concat")(outputs)
 
-    return rebuild(model, {name: split for name in plans})
+    return rebuild(model, dict.fromkeys(plans, split))
 
 
 def _dense_as_conv_class():
@@ -186,7 +186,7 @@ def check_fast_path(model, log: list) -> list:
     for layer in iter_layers(model):
         if not is_linear_layer(layer):
             continue
-        input_bits, kernel_bits, terms = layer_bits(layer)
+        input_bits, kernel_bits, _ = layer_bits(layer)
         kind = type(layer).__name__
         if kind in ("XnorConv2D", "HorqConv2D"):
             log.append({"layer": layer.name, "rewrite": "scales_after_conv",

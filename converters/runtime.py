@@ -190,8 +190,9 @@ class TfLiteRunner(_StockRunner):
     def _interpreter_class() -> Any:
         import warnings
 
-        import bnnkit  # noqa: F401  (Keras 2 before TensorFlow)
         import tensorflow as tf
+
+        import bnnkit  # noqa: F401  (Keras 2 before TensorFlow)
 
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
         return tf.lite.Interpreter

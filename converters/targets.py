@@ -29,7 +29,6 @@ import contextlib
 import io
 import logging
 import os
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +41,8 @@ from converters.flatbuffer import read_flatbuffer
 
 __all__ = [
     "TARGETS",
-    "ConverterInputs",
     "Converted",
+    "ConverterInputs",
     "LayerWording",
     "Target",
     "calibrate_ranges",
@@ -219,7 +218,7 @@ def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
     # quantizers read them from the kernels only then; BN is frozen above).
     qat_model(calibration_x[:batch_size], training=True)
     calibrated = calibrate_ranges(qat_model, model, calibration_x, batch_size=batch_size)
-    info = {"annotated_layers": annotated, "calibration_images": int(len(calibration_x)),
+    info = {"annotated_layers": annotated, "calibration_images": len(calibration_x),
             "calibrated_ranges": calibrated, "qat_epochs": 0}
     if qat_epochs and qat_data is not None:
         x, y = qat_data
@@ -227,7 +226,7 @@ def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
                           "sparse_categorical_crossentropy", metrics=["accuracy"])
         qat_model.fit(np.asarray(x, np.float32), np.asarray(y), batch_size=batch_size,
                       epochs=int(qat_epochs), verbose=0)
-        info.update(qat_epochs=int(qat_epochs), qat_images=int(len(x)),
+        info.update(qat_epochs=int(qat_epochs), qat_images=len(x),
                     qat_learning_rate=learning_rate)
     return qat_model, info
 
@@ -265,7 +264,7 @@ def calibrate_ranges(qat_model, float_model, x, *, batch_size: int = 64) -> dict
             if low is None:  # wrapped activations (tfmot adds them after quantized layers)
                 low, high = _range_variables(layer, {"min": "output_min", "max": "output_max"})
             name = layer.name[len("quant_"):] if layer.name.startswith("quant_") else layer.name
-            if low is None or high is None or name not in [l.name for l in float_model.layers]:
+            if low is None or high is None or name not in [m.name for m in float_model.layers]:
                 continue
             probe = tf.keras.Model(float_model.inputs, float_model.get_layer(name).output)
             values = np.concatenate([np.asarray(probe(x[start:start + batch_size],

@@ -46,7 +46,7 @@ def compare_keras_tflite(keras_model, tflite_model, x, *, batch_size: int = 256,
     diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
     return {"top1_agreement": float(np.mean(expected.argmax(-1) == actual.argmax(-1))),
             "max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
-            "n": int(len(x)), "runtime": runner.runtime, "options": dict(runner.options)}
+            "n": len(x), "runtime": runner.runtime, "options": dict(runner.options)}
 
 
 def evaluate_tflite(tflite_model, x, y, *, num_threads: int = 1, batch_size: int = 256,
@@ -65,6 +65,6 @@ def evaluate_tflite(tflite_model, x, y, *, num_threads: int = 1, batch_size: int
     start = time.perf_counter()
     outputs = runner.predict(x, batch_size=batch_size)
     seconds = time.perf_counter() - start
-    return {"accuracy": float(np.mean(outputs.argmax(-1) == y)), "n": int(len(y)),
+    return {"accuracy": float(np.mean(outputs.argmax(-1) == y)), "n": len(y),
             "runtime": runner.runtime, "options": dict(runner.options),
             "seconds": seconds, "ms_per_image": 1000 * seconds / len(y)}

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
 import time
 from pathlib import Path
 
@@ -56,10 +55,10 @@ def _conversions(work: Path, methods, nice: int, log) -> dict:
 
 def _layer_models(work: Path, log) -> list[dict]:
     """Each binary layer of the BNN LeNet alone, as a float conv and as an LCE binary conv."""
-    import bnnkit  # noqa: F401
     import larq as lq
     import tensorflow as tf
 
+    import bnnkit  # noqa: F401
     from bnnkit.bench.layers import layer_table
     from bnnkit.models import build_model
     from converters.targets import convert_float, convert_lce
@@ -139,10 +138,10 @@ def training_throughput(methods, *, batch_size: int = 64, steps: int = 5, rounds
     same shape, computed per round. Methods whose model needs a trained float model first
     (BWNH, SBD: their fine-tuning model) are built through their stages on random data.
     """
-    import bnnkit  # noqa: F401
     import numpy as np
     import tensorflow as tf
 
+    import bnnkit  # noqa: F401
     from bnnkit.models import build_model
 
     rng = np.random.default_rng(0)
@@ -174,7 +173,7 @@ def training_throughput(methods, *, batch_size: int = 64, steps: int = 5, rounds
         entry = {"images_per_s": summarize(values), "ratio_vs_" + baseline: None}
         if baseline in per_round:
             entry["ratio_vs_" + baseline] = summarize(
-                [v / b for v, b in zip(values, per_round[baseline])])
+                [v / b for v, b in zip(values, per_round[baseline], strict=False)])
         result[method] = entry
     for method, error in errors.items():
         result[method] = {"error": error}
@@ -202,7 +201,6 @@ def _trainable_model(method, build_model):
 
 
 def _tiny_dataset():
-    import numpy as np
 
     from bnnkit.data import load_bundled_mnist_subset
 

@@ -13,6 +13,7 @@ import random
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -45,8 +46,9 @@ def _lce_interpreter(data: bytes, threads: int, options: dict):
 
 def _stock_interpreter(data: bytes, config: Config):
     if config.runtime == "tflite":
-        import bnnkit  # noqa: F401
         import tensorflow as tf
+
+        import bnnkit  # noqa: F401
 
         return tf.lite.Interpreter(model_content=data, num_threads=config.threads)
     from ai_edge_litert.interpreter import Interpreter, load_delegate
@@ -82,7 +84,7 @@ def _stock_run(interpreter):
 class _Timed:
     def __init__(self, config: Config):
         self.config = config
-        data = open(config.path, "rb").read()
+        data = Path(config.path).read_bytes()
         if config.runtime == "lce":
             self.interpreter = _lce_interpreter(data, config.threads, config.options)
             shape = [1] + [int(d) for d in list(self.interpreter.input_shapes[0])[1:]]
@@ -148,7 +150,8 @@ def measure_latency(configs: list[Config], *, rounds: int = 5, invocations: int 
                  "speedup": None, "baseline": None}
         base = (baseline or {}).get(config.name)
         if base:
-            ratios = [b / t for b, t in zip(per_round[base], per_round[config.name]) if t > 0]
+            ratios = [b / t for b, t in zip(per_round[base], per_round[config.name], strict=False)
+                      if t > 0]
             entry["speedup"] = summarize(ratios)
             entry["baseline"] = base
         results[config.name] = entry

@@ -15,15 +15,16 @@ def plot_report(data: dict, out_dir) -> list[str]:
     label = data["machine"]["label"]
     budget = data["budget"]
     written = []
-    for key, xlabel, filename, getter in (
-        ("size", ".tflite size (KB, log scale)", "accuracy_vs_size.png",
+    for xlabel, filename, getter in (
+        (".tflite size (KB, log scale)", "accuracy_vs_size.png",
          lambda r: r["tflite_bytes"] / 1024),
-        ("latency", f"latency per image, ms (log scale; {label}, 1 thread)",
+        (f"latency per image, ms (log scale; {label}, 1 thread)",
          "accuracy_vs_latency.png",
          lambda r: (r.get("latency_ms") or {}).get("median")),
     ):
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for marker, dataset in zip("os^", dict.fromkeys(r["dataset"] for r in data["results"])):
+        for marker, dataset in zip("os^", dict.fromkeys(r["dataset"] for r in data["results"]),
+                                   strict=False):
             rows = [r for r in data["results"] if r["dataset"] == dataset and getter(r)]
             ax.scatter([getter(r) for r in rows], [100 * r["tflite_accuracy"] for r in rows],
                        marker=marker, label=dataset)

@@ -51,7 +51,6 @@ def _write_json(path: Path, data) -> None:
 def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, train_limit,
             test_limit, data_dir, seed: int, dataset=None, log=print) -> dict:
     """Train (or resume, or skip), convert and evaluate one method on one dataset."""
-    import numpy as np
 
     from bnnkit.methods import get_method
     from bnnkit.serialization import load_model
@@ -181,8 +180,8 @@ def run_report(out_dir="results", *, datasets=DEFAULT_DATASETS, methods=None, ep
     """
     import bnnkit  # noqa: F401
     from bnnkit.data import load_dataset
-    from bnnkit.methods import available_methods
     from bnnkit.errors import UnsupportedModelError
+    from bnnkit.methods import available_methods
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

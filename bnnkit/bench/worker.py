@@ -16,6 +16,7 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 
 def _rss_mb() -> float:
@@ -35,9 +36,9 @@ def _rss_mb() -> float:
 
 
 def _convert(args) -> dict:
-    import bnnkit  # noqa: F401  (Keras 2)
     import numpy as np
 
+    import bnnkit  # noqa: F401  (Keras 2)
     from bnnkit.models import build_model
 
     shape = tuple(int(d) for d in args.input_shape.split(","))
@@ -74,7 +75,7 @@ def _convert(args) -> dict:
 def _infer(args) -> dict:
     import numpy as np
 
-    data = open(args.path, "rb").read()
+    data = Path(args.path).read_bytes()
     if args.runtime == "lce":
         from converters._trial import load_lite_interpreter
 
@@ -84,8 +85,9 @@ def _infer(args) -> dict:
         x = np.zeros(shape, np.float32)
         run = lambda: interpreter.predict([x])  # noqa: E731
     else:
-        import bnnkit  # noqa: F401
         import tensorflow as tf
+
+        import bnnkit  # noqa: F401
 
         baseline = _rss_mb()
         interpreter = tf.lite.Interpreter(model_content=data, num_threads=args.threads)

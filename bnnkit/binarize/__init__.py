@@ -17,12 +17,22 @@ The replaced layers have binary weights but real inputs: LCE keeps them as float
 they deploy as int8 per-channel weights (``+-alpha`` is exact in int8).
 """
 
-from bnnkit.binarize.bwnh import (BinarizedModel, HashingResult, binarize_bwnh, bwn_codes,
-                                  bwnh_hash, inner_product_error)
-from bnnkit.binarize.calibration import (LayerGram, calibration_images, layer_gram,
-                                         layer_inputs)
-from bnnkit.binarize.sbd import (ChannelScale, DecompositionResult, binarize_sbd,
-                                 components_for_budget, sbd_decompose)
+from bnnkit.binarize.bwnh import (
+                                  BinarizedModel,
+                                  HashingResult,
+                                  binarize_bwnh,
+                                  bwn_codes,
+                                  bwnh_hash,
+                                  inner_product_error,
+)
+from bnnkit.binarize.calibration import LayerGram, calibration_images, layer_gram, layer_inputs
+from bnnkit.binarize.sbd import (
+                                  ChannelScale,
+                                  DecompositionResult,
+                                  binarize_sbd,
+                                  components_for_budget,
+                                  sbd_decompose,
+)
 
 __all__ = [
     "BinarizedModel", "ChannelScale", "DecompositionResult", "HashingResult", "LayerGram",

@@ -8,7 +8,7 @@ by layer, so after each step the model is rebuilt with fresh copies of every oth
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from bnnkit.binarize.calibration import supported_layer
 from bnnkit.errors import UnsupportedModelError
@@ -119,7 +119,8 @@ def rebuild(model, replacements: dict[str, Replacement]):
             copy = _copy(layer)
             output = copy(*args, **kwargs)
             pending_weights.append((copy, layer.get_weights()))
-        for old, new in zip(tf.nest.flatten(node.outputs), tf.nest.flatten(output)):
+        for old, new in zip(tf.nest.flatten(node.outputs), tf.nest.flatten(output),
+                            strict=True):
             tensors[id(old)] = new
     for copy, weights in pending_weights:
         copy.set_weights(weights)

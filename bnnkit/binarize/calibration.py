@@ -55,7 +55,7 @@ def check_images(model, images) -> np.ndarray:
     images = np.asarray(images)
     expected = tuple(model.input_shape[1:])
     if images.ndim != len(expected) + 1 or any(
-            e is not None and e != g for e, g in zip(expected, images.shape[1:])):
+            e is not None and e != g for e, g in zip(expected, images.shape[1:], strict=True)):
         raise InvalidInputError(
             f"calibration images have shape {images.shape}; model {model.name!r} takes a batch "
             f"of shape (N, {', '.join(str(d) for d in expected)})"

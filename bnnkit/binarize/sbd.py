@@ -178,12 +178,13 @@ def sbd_decompose(weights: np.ndarray, gram: np.ndarray, components: int, *,
         cross = float(u @ rgv)                   # u^T R G v
         quad = s * float(v @ gv)                 # S v^T G v
 
+        # record and d_step run within this iteration and read the current d, cross, quad
         def record(step):
-            result.objective.append(loss - 2 * d * cross + d * d * quad)
-            result.steps.append(f"{step} {k + 1}")
+            result.objective.append(loss - 2 * d * cross + d * d * quad)  # noqa: B023
+            result.steps.append(f"{step} {k + 1}")  # noqa: B023
 
         def d_step():                            # (6)
-            return max(0.0, cross / quad) if quad > 0 else 0.0
+            return max(0.0, cross / quad) if quad > 0 else 0.0  # noqa: B023
 
         d = d_step()
         record("init")

@@ -28,8 +28,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bnnkit.errors import (InvalidInputError, InvalidModelFileError, OutputExistsError,
-                           UnsupportedModelError)
+from bnnkit.errors import (
+    InvalidInputError,
+    InvalidModelFileError,
+    OutputExistsError,
+    UnsupportedModelError,
+)
 from converters.targets import TARGETS
 
 #: The app's flavors: the ones the targets' models run on.

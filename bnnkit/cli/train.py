@@ -7,7 +7,6 @@ from pathlib import Path
 
 from bnnkit.errors import InvalidInputError
 
-
 # Listed here for --help only; tests/bnnkit/cli/test_cli_train.py checks they match the registries.
 METHOD_NAMES = ("float", "bnn", "bwn", "xnor", "horq", "bireal", "bwnh", "sbd")
 ARCHITECTURE_NAMES = ("lenet", "vgg_small", "alexnet", "resnet18", "bireal18", "bireal34")

@@ -50,7 +50,7 @@ class Dataset:
         std = np.asarray(self.std, np.float32)
         return ((images.astype(np.float32) / 255.0) - mean) / std
 
-    def subset(self, train: int | None = None, test: int | None = None) -> "Dataset":
+    def subset(self, train: int | None = None, test: int | None = None) -> Dataset:
         """The first ``train``/``test`` examples (all when None), for small budgets."""
         return Dataset(
             self.name, self.x_train[:train], self.y_train[:train], self.x_test[:test],

@@ -218,7 +218,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *,
     if allow_download:
         try:
             return _download(key)
-        except Exception as error:  # noqa: BLE001 - any network failure is reported the same
+        except Exception as error:
             tried.append(f"download ({type(error).__name__}: {str(error).splitlines()[0][:120]})")
     else:
         tried.append("download (disabled: $BNNKIT_OFFLINE is set)")

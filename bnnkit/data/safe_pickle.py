@@ -123,7 +123,7 @@ def read_pickle_safely(path: str | Path):
                 stack.append({"EMPTY_DICT": {}, "EMPTY_LIST": [], "EMPTY_TUPLE": ()}[name])
             elif name == "DICT":
                 items = _pop_to_mark(stack)
-                stack.append(dict(zip(items[::2], items[1::2])))
+                stack.append(dict(zip(items[::2], items[1::2], strict=False)))
             elif name == "LIST":
                 stack.append(_pop_to_mark(stack))
             elif name == "TUPLE":
@@ -144,7 +144,7 @@ def read_pickle_safely(path: str | Path):
                 stack[-1][key] = value
             elif name == "SETITEMS":
                 items = _pop_to_mark(stack)
-                stack[-1].update(zip(items[::2], items[1::2]))
+                stack[-1].update(zip(items[::2], items[1::2], strict=False))
             elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
                 memo[arg] = stack[-1]
             elif name == "MEMOIZE":

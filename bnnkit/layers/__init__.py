@@ -13,4 +13,4 @@ from bnnkit.layers.horq import HorqConv2D
 from bnnkit.layers.scale import ChannelScale
 from bnnkit.layers.xnor import XnorConv2D
 
-__all__ = ["XnorConv2D", "HorqConv2D", "ChannelScale"]
+__all__ = ["ChannelScale", "HorqConv2D", "XnorConv2D"]

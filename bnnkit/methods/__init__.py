@@ -5,11 +5,15 @@
 """
 
 from bnnkit.methods.base import REGISTRY, Method, get_method, register_method
-from bnnkit.methods import plain  # noqa: F401  (registers float and bnn)
-from bnnkit.methods import bwn, xnor, horq, bireal  # noqa: F401,E401
-from bnnkit.methods import bwnh, sbd  # noqa: F401,E401  (data-driven)
 
-__all__ = ["REGISTRY", "Method", "get_method", "register_method", "available_methods"]
+# Importing a method's module registers it; the registry keeps this order (the report's).
+# isort: off
+from bnnkit.methods import plain  # noqa: F401  (float and bnn)
+from bnnkit.methods import bwn, xnor, horq, bireal  # noqa: F401
+from bnnkit.methods import bwnh, sbd  # noqa: F401  (data-driven)
+# isort: on
+
+__all__ = ["REGISTRY", "Method", "available_methods", "get_method", "register_method"]
 
 
 def available_methods() -> list[str]:

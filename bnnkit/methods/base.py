@@ -8,10 +8,10 @@ same LeNet/VGG/ResNet be built for every method, so their results compare like f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
-REGISTRY: dict[str, type["Method"]] = {}
+REGISTRY: dict[str, type[Method]] = {}
 
 
 class Method:
@@ -58,7 +58,7 @@ class Method:
         """
         raise NotImplementedError
 
-    def training_stages(self, build_model: Callable[..., object], epochs: int) -> list["Stage"]:
+    def training_stages(self, build_model: Callable[..., object], epochs: int) -> list[Stage]:
         """The training procedure as stages run one after the other with ``model.fit``.
 
         The default is one stage that trains ``build_model(self)`` for ``epochs``.
@@ -88,7 +88,7 @@ class Stage:
     name: str
     epochs: int
     build: Callable[[object, object], object]
-    learning_rate: Optional[float] = None
+    learning_rate: float | None = None
 
 
 def register_method(cls: type[Method]) -> type[Method]:

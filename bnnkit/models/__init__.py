@@ -7,12 +7,11 @@
 from __future__ import annotations
 
 from bnnkit.errors import UnsupportedModelError
+from bnnkit.models.alexnet import alexnet
+from bnnkit.models.bireal import bireal18, bireal34
 from bnnkit.models.lenet import lenet
-
-from bnnkit.models.vgg_small import vgg_small  # noqa: E402
-from bnnkit.models.alexnet import alexnet  # noqa: E402
-from bnnkit.models.resnet import resnet18  # noqa: E402
-from bnnkit.models.bireal import bireal18, bireal34  # noqa: E402
+from bnnkit.models.resnet import resnet18
+from bnnkit.models.vgg_small import vgg_small
 
 ARCHITECTURES = {"lenet": lenet, "vgg_small": vgg_small, "alexnet": alexnet,
                  "resnet18": resnet18, "bireal18": bireal18, "bireal34": bireal34}

@@ -11,7 +11,7 @@ def scaled(n: int, width: float) -> int:
     """Channel count ``n`` times ``width`` (at least 8)."""
     if width <= 0:
         raise UnsupportedModelError(f"width must be > 0, got {width!r}")
-    return max(8, int(round(n * width)))
+    return max(8, round(n * width))
 
 
 def classifier(x, num_classes: int):

@@ -39,7 +39,7 @@ def birealnet(method="bireal", input_shape=(224, 224, 3), num_classes=1000, *, d
     inputs = tf.keras.Input(input_shape, name="image")
     x = imagenet_stem(inputs, scaled(64, width))
     for stage, (filters, convs) in enumerate(zip([64, 128, 256, 512],
-                                                 CONVS_PER_STAGE[depth]), start=1):
+                                                 CONVS_PER_STAGE[depth], strict=True), start=1):
         filters = scaled(filters, width)
         for i in range(1, convs + 1):
             strides = 2 if stage > 1 and i == 1 else 1

@@ -24,7 +24,7 @@ def lenet(method="bnn", input_shape=(28, 28, 1), num_classes=10, *, width=1.0,
           name=None, **method_options) -> tf.keras.Model:
     """Build the LeNet-5-style model for ``method`` (a name or a Method instance)."""
     method = get_method(method, **method_options)
-    c1, c2, fc = (max(8, int(round(n * width))) for n in (32, 64, 512))
+    c1, c2, fc = (max(8, round(n * width)) for n in (32, 64, 512))
     inputs = tf.keras.Input(input_shape, name="image")
     x = tf.keras.layers.Conv2D(c1, 5, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = tf.keras.layers.MaxPool2D(2, name="stem_pool")(x)
