@@ -3,6 +3,8 @@
     from bnnkit.data import load_dataset
     mnist = load_dataset("mnist", data_dir="../shared/datasets")
     train = mnist.pipeline("train", batch_size=128, shuffle_seed=0)
+
+See :func:`load_dataset` for where the files are searched.
 """
 
 from bnnkit.data.dataset import Dataset

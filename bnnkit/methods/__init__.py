@@ -2,6 +2,8 @@
 
     from bnnkit.methods import get_method
     method = get_method("bnn")
+
+A method is registered when its module is imported, below.
 """
 
 from bnnkit.methods.base import REGISTRY, Method, get_method, register_method

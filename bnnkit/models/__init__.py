@@ -2,6 +2,8 @@
 
     from bnnkit.models import build_model
     model = build_model("lenet", "bnn", input_shape=(28, 28, 1), num_classes=10)
+
+:data:`ARCHITECTURES` maps each name to its builder.
 """
 
 from __future__ import annotations
