@@ -134,7 +134,7 @@ def measure_layers(binary, layers: list[dict], *, threads: int = 1, rounds: int 
     for layer in layers:
         args += ["--layer", f"{layer['name']}:{layer['spec']}"]
     result = kernel_check(binary, "bench", *args)
-    for row, layer in zip(result["layers"], layers):
+    for row, layer in zip(result["layers"], layers, strict=True):
         row["count"] = layer["count"]
     return result
 
