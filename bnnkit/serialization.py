@@ -94,7 +94,7 @@ def custom_objects(modules=()) -> dict:
     import larq  # noqa: F401  (registers Larq's quantizers and layers)
     import tensorflow as tf
 
-    import bnnkit.layers  # noqa: F401
+    import bnnkit.layers
     import bnnkit.quantizers  # noqa: F401
 
     _import_known_packages()
