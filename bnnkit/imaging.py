@@ -91,7 +91,8 @@ def load_image(path: str | os.PathLike) -> Image.Image:
                 if width * height > MAX_PIXELS:
                     raise InvalidInputError(
                         f"{path}: {width}x{height} image has more than {MAX_PIXELS} pixels; "
-                        "refusing it as a possible decompression bomb (resize it first)")
+                        "refusing it as a possible decompression bomb (resize it first)"
+                    )
                 image.seek(0)
                 image.load()
                 return image.copy()
@@ -101,7 +102,8 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         raise InvalidInputError(f"{path}: not an image file Pillow can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InvalidInputError(
-            f"{path}: refusing a possible decompression bomb (too many pixels)") from None
+            f"{path}: refusing a possible decompression bomb (too many pixels)"
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise InvalidInputError(f"{path}: corrupt or truncated image ({error})") from None
 
@@ -116,34 +118,48 @@ def check_input_spec(spec: dict) -> tuple[int, int, int]:
     if not isinstance(spec, dict):
         raise InvalidModelFileError("metadata 'input' must be an object")
     shape = spec.get("shape")
-    if (not isinstance(shape, list) or len(shape) != 4
-            or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape)):
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 4
+        or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape)
+    ):
         raise InvalidModelFileError(f"metadata input.shape must be [1, H, W, C], got {shape!r}")
     batch, height, width, channels = shape
     if batch != 1 or height < 1 or width < 1:
         raise InvalidModelFileError(f"metadata input.shape must be [1, H, W, C], got {shape!r}")
     dtype = spec.get("dtype", "float32")
     if dtype != "float32":
-        raise InvalidModelFileError(f"metadata input.dtype {dtype!r} is not supported; "
-                                    "use 'float32'")
+        raise InvalidModelFileError(
+            f"metadata input.dtype {dtype!r} is not supported; use 'float32'"
+        )
     mode = spec.get("color_mode")
     if mode not in COLOR_MODES:
-        raise InvalidModelFileError(f"metadata input.color_mode {mode!r} is not one of "
-                                    f"{sorted(COLOR_MODES)}")
+        raise InvalidModelFileError(
+            f"metadata input.color_mode {mode!r} is not one of {sorted(COLOR_MODES)}"
+        )
     if COLOR_MODES[mode] != channels:
-        raise InvalidModelFileError(f"metadata input.color_mode {mode!r} needs "
-                                    f"{COLOR_MODES[mode]} channel(s) but input.shape has {channels}")
+        raise InvalidModelFileError(
+            f"metadata input.color_mode {mode!r} needs "
+            f"{COLOR_MODES[mode]} channel(s) but input.shape has {channels}"
+        )
     resize = spec.get("resize", "bilinear")
     if resize not in RESIZE_FILTERS:
-        raise InvalidModelFileError(f"metadata input.resize {resize!r} is not one of "
-                                    f"{list(RESIZE_FILTERS)}")
+        raise InvalidModelFileError(
+            f"metadata input.resize {resize!r} is not one of {list(RESIZE_FILTERS)}"
+        )
     for key in ("mean", "std"):
         values = spec.get(key)
-        if (not isinstance(values, list) or len(values) != channels
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                           and math.isfinite(v) for v in values)):
-            raise InvalidModelFileError(f"metadata input.{key} must be {channels} finite "
-                                        f"number(s), got {values!r}")
+        if (
+            not isinstance(values, list)
+            or len(values) != channels
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in values
+            )
+        ):
+            raise InvalidModelFileError(
+                f"metadata input.{key} must be {channels} finite number(s), got {values!r}"
+            )
     if any(v == 0 for v in spec["std"]):
         raise InvalidModelFileError(f"metadata input.std must not contain 0, got {spec['std']!r}")
     return height, width, channels
@@ -152,8 +168,9 @@ def check_input_spec(spec: dict) -> tuple[int, int, int]:
 def to_pixels(image: Image.Image, color_mode: str) -> np.ndarray:
     """Convert a decoded image to uint8 pixels ``[H, W, C]`` in ``color_mode`` (step 2)."""
     if color_mode not in COLOR_MODES:
-        raise InvalidModelFileError(f"color_mode {color_mode!r} is not one of "
-                                    f"{sorted(COLOR_MODES)}")
+        raise InvalidModelFileError(
+            f"color_mode {color_mode!r} is not one of {sorted(COLOR_MODES)}"
+        )
     mode = image.mode
     if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
         wide = np.asarray(image, dtype=np.int64)
@@ -161,8 +178,9 @@ def to_pixels(image: Image.Image, color_mode: str) -> np.ndarray:
         grey = ((wide * 255 * 2 + 65535) // (2 * 65535)).astype(np.uint8)
         rgb = None
     elif mode == "F":
-        raise InvalidInputError("32-bit float images are not supported; save the image with "
-                                "8 or 16 bits per channel")
+        raise InvalidInputError(
+            "32-bit float images are not supported; save the image with 8 or 16 bits per channel"
+        )
     elif mode in ("1", "L", "LA", "La"):
         grey = np.asarray(image.getchannel(0).convert("L"), dtype=np.uint8)
         rgb = None
@@ -172,8 +190,9 @@ def to_pixels(image: Image.Image, color_mode: str) -> np.ndarray:
                 # P/PA (palette), CMYK, YCbCr, LAB, HSV: Pillow's own conversion.
                 image = image.convert("RGBA" if mode in ("P", "PA") else "RGB")
             except (ValueError, OSError) as error:
-                raise InvalidInputError(f"cannot convert a {mode!r} image to RGB ({error})") \
-                    from None
+                raise InvalidInputError(
+                    f"cannot convert a {mode!r} image to RGB ({error})"
+                ) from None
         rgb = np.asarray(image, dtype=np.uint8)[..., :3]  # alpha is discarded
         grey = None
     if color_mode == "grayscale":
@@ -211,8 +230,8 @@ def resize_bilinear(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     h, w = values.shape[:2]
     if (h, w) == (height, width):
         return values.copy()
-    rows = _resize_weights(w, width)      # along the width first
-    cols = _resize_weights(h, height)     # then along the height
+    rows = _resize_weights(w, width)  # along the width first
+    cols = _resize_weights(h, height)  # then along the height
     values = np.einsum("xj,hjc->hxc", rows, values)
     return np.einsum("yi,ixc->yxc", cols, values)
 
@@ -240,8 +259,7 @@ def pixels_to_input_tensor(pixels: np.ndarray, metadata_input: dict) -> np.ndarr
     """Steps 3 and 4 on uint8 pixels ``[h, w, C]`` already in the metadata's colour mode."""
     height, width, channels = check_input_spec(metadata_input)
     if pixels.ndim != 3 or pixels.shape[2] != channels:
-        raise InvalidInputError(f"pixels of shape {pixels.shape} do not have {channels} "
-                                "channel(s)")
+        raise InvalidInputError(f"pixels of shape {pixels.shape} do not have {channels} channel(s)")
     values = resize_bilinear(pixels, height, width)
     mean = np.asarray(metadata_input["mean"], dtype=np.float64)
     std = np.asarray(metadata_input["std"], dtype=np.float64)
@@ -264,18 +282,26 @@ def top_k(scores, k: int = 3, *, activation: str = "softmax") -> list[tuple[int,
     scores (logits) go through :func:`softmax` first.
     """
     if activation not in ACTIVATIONS:
-        raise InvalidModelFileError(f"metadata output.activation {activation!r} is not one of "
-                                    f"{list(ACTIVATIONS)}")
+        raise InvalidModelFileError(
+            f"metadata output.activation {activation!r} is not one of {list(ACTIVATIONS)}"
+        )
     values = np.asarray(scores, dtype=np.float64).reshape(-1)
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise InvalidInputError("model output is empty or contains NaN/Inf")
     if activation == "linear":
         values = softmax(values)
     order = sorted(range(values.size), key=lambda i: (-values[i], i))
-    return [(i, float(values[i])) for i in order[:max(0, k)]]
+    return [(i, float(values[i])) for i in order[: max(0, k)]]
 
 
 __all__ = [
-    "MAX_PIXELS", "check_input_spec", "load_image", "pixels_to_input_tensor",
-    "resize_bilinear", "softmax", "to_input_tensor", "to_pixels", "top_k",
+    "MAX_PIXELS",
+    "check_input_spec",
+    "load_image",
+    "pixels_to_input_tensor",
+    "resize_bilinear",
+    "softmax",
+    "to_input_tensor",
+    "to_pixels",
+    "top_k",
 ]

@@ -29,8 +29,10 @@ from bnnkit.errors import InvalidInputError, InvalidModelFileError
 MODEL_FILENAME = "model.keras"
 # Packages whose custom objects are known without being named, when they are installed.
 KNOWN_OBJECT_PACKAGES = ("larq_zoo",)
-CUSTOM_OBJECTS_HINT = ("import the module that defines it: bnnkit convert --custom-objects "
-                       "MODULE (Python: load_model(path, custom_object_modules=[MODULE]))")
+CUSTOM_OBJECTS_HINT = (
+    "import the module that defines it: bnnkit convert --custom-objects "
+    "MODULE (Python: load_model(path, custom_object_modules=[MODULE]))"
+)
 
 
 def import_object_modules(names) -> dict:
@@ -54,12 +56,15 @@ def import_object_modules(names) -> dict:
         try:
             module = importlib.import_module(name)
         except Exception as error:
-            raise InvalidInputError(f"cannot import custom-objects module {name!r}: "
-                                    f"{type(error).__name__}: {error}") from error
+            raise InvalidInputError(
+                f"cannot import custom-objects module {name!r}: {type(error).__name__}: {error}"
+            ) from error
         for attribute, value in vars(module).items():
-            if not attribute.startswith("_") and (inspect.isclass(value)
-                                                  or inspect.isfunction(value)) \
-                    and getattr(value, "__module__", None) == module.__name__:
+            if (
+                not attribute.startswith("_")
+                and (inspect.isclass(value) or inspect.isfunction(value))
+                and getattr(value, "__module__", None) == module.__name__
+            ):
                 objects[attribute] = value
     if objects:
         import tensorflow as tf
@@ -191,8 +196,9 @@ def load_model(path: str | os.PathLike, *, compile: bool = False, custom_object_
     objects = custom_objects(custom_object_modules)
     try:
         if model_file.suffix == ".keras":
-            return tf.keras.models.load_model(model_file, custom_objects=objects,
-                                              compile=compile, safe_mode=True)
+            return tf.keras.models.load_model(
+                model_file, custom_objects=objects, compile=compile, safe_mode=True
+            )
         # The .h5 and SavedModel loaders ignore ``safe_mode``; the scope makes them refuse
         # Lambda bytecode too (it would otherwise run arbitrary code from the file).
         from tf_keras.src.saving.serialization_lib import SafeModeScope
@@ -201,17 +207,19 @@ def load_model(path: str | os.PathLike, *, compile: bool = False, custom_object_
             config = _model_config(model_file) if model_file.suffix == ".h5" else None
             if not compile and any(_function_refs(config)):
                 return _load_h5_with_named_functions(model_file, config, objects)
-            return tf.keras.models.load_model(model_file, custom_objects=objects,
-                                              compile=compile)
+            return tf.keras.models.load_model(model_file, custom_objects=objects, compile=compile)
     except InvalidModelFileError:
         raise
     except Exception as error:
         unknown = _unknown_object(error, model_file, objects)
         if unknown:
-            raise InvalidModelFileError(f"cannot load a Keras model from {model_file}: "
-                                        f"{unknown}; {CUSTOM_OBJECTS_HINT}") from error
+            raise InvalidModelFileError(
+                f"cannot load a Keras model from {model_file}: {unknown}; {CUSTOM_OBJECTS_HINT}"
+            ) from error
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InvalidModelFileError(f"cannot load a Keras model from {model_file}: {message}") from error
+        raise InvalidModelFileError(
+            f"cannot load a Keras model from {model_file}: {message}"
+        ) from error
 
 
 _KERAS_PACKAGES = ("keras", "tf_keras", "tensorflow")
@@ -230,8 +238,10 @@ def _unknown_object(error: BaseException, model_file: Path, objects: dict) -> st
     used_by: dict = {}
     for name, within in _unknown_refs(_model_config(model_file), objects):
         used_by.setdefault(name, set()).update([within] if within else [])
-    unknown = [name + (f" (used by {', '.join(sorted(used_by[name]))})" if used_by[name] else "")
-               for name in sorted(used_by)]
+    unknown = [
+        name + (f" (used by {', '.join(sorted(used_by[name]))})" if used_by[name] else "")
+        for name in sorted(used_by)
+    ]
     if not unknown:
         chain, seen = [], error
         while seen is not None and len(chain) < 10:
@@ -241,10 +251,11 @@ def _unknown_object(error: BaseException, model_file: Path, objects: dict) -> st
         if match is None or match.group(2) == "function":
             return None
         unknown = [f"{match.group(1)} {match.group(2)!r}"]
-    broken = "".join(f" ({package} is installed but failed to import: {reason})"
-                     for package, reason in _import_known_packages().items())
-    return f"it uses custom objects that no imported module defines: {', '.join(unknown)}" \
-        + broken
+    broken = "".join(
+        f" ({package} is installed but failed to import: {reason})"
+        for package, reason in _import_known_packages().items()
+    )
+    return f"it uses custom objects that no imported module defines: {', '.join(unknown)}" + broken
 
 
 def _unknown_refs(config, objects: dict, within: str | None = None):
@@ -263,14 +274,28 @@ def _unknown_refs(config, objects: dict, within: str | None = None):
         return
     module = config.get("module")
     builtin = isinstance(module, str) and module.split(".")[0] in _KERAS_PACKAGES
-    if isinstance(registered, str) and registered != "function" and not builtin \
-            and registered not in objects and class_name not in objects:
+    if (
+        isinstance(registered, str)
+        and registered != "function"
+        and not builtin
+        and registered not in objects
+        and class_name not in objects
+    ):
         yield f"class {class_name!r}" + (f" from module {module}" if module else ""), within
-    if "module" not in config and isinstance(class_name, str) and "name" in config \
-            and class_name not in objects and not _is_keras_layer(class_name):
+    if (
+        "module" not in config
+        and isinstance(class_name, str)
+        and "name" in config
+        and class_name not in objects
+        and not _is_keras_layer(class_name)
+    ):
         yield f"class {class_name!r}", within  # a layer in the legacy (.h5) format
-    if isinstance(class_name, str) and isinstance(config.get("config"), dict) \
-            and "name" in config["config"] and class_name not in _MODEL_CLASSES:
+    if (
+        isinstance(class_name, str)
+        and isinstance(config.get("config"), dict)
+        and "name" in config["config"]
+        and class_name not in _MODEL_CLASSES
+    ):
         within = class_name
     for key, value in config.items():
         if key not in ("class_name", "registered_name", "module"):

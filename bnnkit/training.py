@@ -48,7 +48,7 @@ class TrainConfig:
     method: str = "bnn"
     dataset: str = "mnist"
     arch: str = "lenet"
-    epochs: int | None = None          # None: the method's recipe budget
+    epochs: int | None = None  # None: the method's recipe budget
     batch_size: int = 128
     learning_rate: float | None = None  # None: the recipe's
     seed: int = 0
@@ -93,8 +93,9 @@ def is_chief(strategy) -> bool:
     if task_type is None:
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
-    return task_type == "chief" or (task_type == "worker" and not has_chief
-                                    and resolver.task_id == 0)
+    return task_type == "chief" or (
+        task_type == "worker" and not has_chief and resolver.task_id == 0
+    )
 
 
 def _all_workers_ok(strategy, ok: bool) -> bool:
@@ -104,12 +105,13 @@ def _all_workers_ok(strategy, ok: bool) -> bool:
     if strategy.num_replicas_in_sync == 1 or getattr(strategy, "cluster_resolver", None) is None:
         return ok
     flags = strategy.run(lambda: tf.constant(1.0 if ok else 0.0))
-    return bool(strategy.reduce(tf.distribute.ReduceOp.SUM, flags, axis=None).numpy()
-                >= strategy.num_replicas_in_sync)
+    return bool(
+        strategy.reduce(tf.distribute.ReduceOp.SUM, flags, axis=None).numpy()
+        >= strategy.num_replicas_in_sync
+    )
 
 
-def epoch_batches(dataset: Dataset, batch_size: int, seed: int, first_epoch: int,
-                  last_epoch: int):
+def epoch_batches(dataset: Dataset, batch_size: int, seed: int, first_epoch: int, last_epoch: int):
     """Training batches for epochs ``first_epoch..last_epoch-1`` as one ``tf.data`` pipeline.
 
     Epoch ``e`` visits the images in the order ``permutation(seed, e)``, dropping the last
@@ -121,10 +123,16 @@ def epoch_batches(dataset: Dataset, batch_size: int, seed: int, first_epoch: int
     count = len(dataset.x_train)
     steps = max(1, count // batch_size)
     used = min(count, steps * batch_size)
-    order = np.concatenate([
-        np.random.default_rng([seed, epoch]).permutation(count)[:used]
-        for epoch in range(first_epoch, last_epoch)
-    ]) if last_epoch > first_epoch else np.zeros([0], np.int64)
+    order = (
+        np.concatenate(
+            [
+                np.random.default_rng([seed, epoch]).permutation(count)[:used]
+                for epoch in range(first_epoch, last_epoch)
+            ]
+        )
+        if last_epoch > first_epoch
+        else np.zeros([0], np.int64)
+    )
     images = tf.constant(dataset.x_train)
     labels = tf.constant(dataset.y_train.astype(np.int64))
     mean = tf.constant(dataset.mean, tf.float32)
@@ -134,8 +142,12 @@ def epoch_batches(dataset: Dataset, batch_size: int, seed: int, first_epoch: int
         batch = tf.cast(tf.gather(images, indices), tf.float32)
         return (batch / 255.0 - mean) / std, tf.gather(labels, indices)
 
-    pipeline = (tf.data.Dataset.from_tensor_slices(order).batch(min(batch_size, used))
-                .map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+    pipeline = (
+        tf.data.Dataset.from_tensor_slices(order)
+        .batch(min(batch_size, used))
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     return pipeline, steps
 
 
@@ -167,8 +179,11 @@ class _EpochCheckpoint:
 
         class EpochCheckpoint(tf.keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
-                record = {"stage": stage_name, "epoch": epoch + 1,
-                          **{k: float(v) for k, v in (logs or {}).items()}}
+                record = {
+                    "stage": stage_name,
+                    "epoch": epoch + 1,
+                    **{k: float(v) for k, v in (logs or {}).items()},
+                }
                 history.setdefault(stage_name, []).append(record)
                 atomic_write_json(history_path, history)
                 epoch_variable.assign(epoch + 1)
@@ -177,7 +192,9 @@ class _EpochCheckpoint:
         return EpochCheckpoint()
 
 
-def _prepare_run_dir(run_dir: Path, config: TrainConfig, resume: bool, overwrite: bool) -> TrainConfig:
+def _prepare_run_dir(
+    run_dir: Path, config: TrainConfig, resume: bool, overwrite: bool
+) -> TrainConfig:
     config_path = run_dir / CONFIG_FILE
     if resume:
         if not config_path.is_file():
@@ -206,9 +223,16 @@ def load_run_dataset(config: TrainConfig) -> Dataset:
     return dataset
 
 
-def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
-          overwrite: bool = False, verbose: int | None = None, dataset: Dataset | None = None,
-          log=print) -> dict:
+def train(
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    verbose: int | None = None,
+    dataset: Dataset | None = None,
+    log=print,
+) -> dict:
     """Train ``config`` into ``run_dir`` and return the final metrics (also in metrics.json).
 
     # Arguments
@@ -254,7 +278,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
                 error = refused
         if not _all_workers_ok(strategy, error is None):
             raise error or OutputExistsError(
-                f"the chief worker refused to write {run_dir}; see its error")
+                f"the chief worker refused to write {run_dir}; see its error"
+            )
     try:
         return _train_stages(config, run_dir, out_dir, strategy, method, dataset, verbose, log)
     finally:
@@ -299,43 +324,62 @@ def _train_stages(config, run_dir, out_dir, strategy, method, dataset, verbose, 
             model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])
             optimizer.build(model.trainable_variables)
             epoch_variable = tf.Variable(0, dtype=tf.int64, trainable=False)
-            checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
-                                             epoch=epoch_variable)
-        manager = tf.train.CheckpointManager(checkpoint, out_dir / "checkpoint" / f"stage{index}",
-                                             max_to_keep=1)
+            checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_variable)
+        manager = tf.train.CheckpointManager(
+            checkpoint, out_dir / "checkpoint" / f"stage{index}", max_to_keep=1
+        )
         first_epoch = 0
         latest = tf.train.latest_checkpoint(run_dir / "checkpoint" / f"stage{index}")
         if latest:
             checkpoint.restore(latest).assert_existing_objects_matched()
             first_epoch = int(epoch_variable.numpy())
             # Epochs after the checkpoint were lost with the process; forget their records.
-            history[stage.name] = [r for r in history.get(stage.name, [])
-                                   if r["epoch"] <= first_epoch]
-            log(f"stage {index + 1}/{len(stages)} '{stage.name}': resuming after epoch "
-                f"{first_epoch}/{stage.epochs}")
+            history[stage.name] = [
+                r for r in history.get(stage.name, []) if r["epoch"] <= first_epoch
+            ]
+            log(
+                f"stage {index + 1}/{len(stages)} '{stage.name}': resuming after epoch "
+                f"{first_epoch}/{stage.epochs}"
+            )
         else:
             history[stage.name] = []
-            log(f"stage {index + 1}/{len(stages)} '{stage.name}': training {stage.epochs} "
+            log(
+                f"stage {index + 1}/{len(stages)} '{stage.name}': training {stage.epochs} "
                 f"epoch(s) of {method.title} ({config.arch}) on {dataset.name} "
-                f"[{dataset.source}]")
+                f"[{dataset.source}]"
+            )
         if first_epoch < stage.epochs:
-            train_data, steps = epoch_batches(dataset, config.batch_size, config.seed,
-                                              first_epoch, stage.epochs)
-            callback = _EpochCheckpoint.create(manager, epoch_variable, history_path, history,
-                                               stage.name)
-            model.fit(train_data, epochs=stage.epochs, initial_epoch=first_epoch,
-                      steps_per_epoch=steps, validation_data=test_data, callbacks=[callback],
-                      verbose=verbose)
+            train_data, steps = epoch_batches(
+                dataset, config.batch_size, config.seed, first_epoch, stage.epochs
+            )
+            callback = _EpochCheckpoint.create(
+                manager, epoch_variable, history_path, history, stage.name
+            )
+            model.fit(
+                train_data,
+                epochs=stage.epochs,
+                initial_epoch=first_epoch,
+                steps_per_epoch=steps,
+                validation_data=test_data,
+                callbacks=[callback],
+                verbose=verbose,
+            )
         save_model(model, out_dir / stage_file.name)
-        timings.append({"stage": stage.name, "epochs": stage.epochs,
-                        "seconds": round(time.perf_counter() - started, 2)})
+        timings.append(
+            {
+                "stage": stage.name,
+                "epochs": stage.epochs,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        )
         previous = model
     model = previous
     if model is None:
         raise UnsupportedModelError(f"method {method.name!r} defined no training stage")
     if not model.optimizer:
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
     loss, accuracy = model.evaluate(test_data, verbose=0)
     save_model(model, out_dir / "model.keras")
     metrics = {

@@ -44,13 +44,19 @@ class Bundle:
 
 def _default_input(shape) -> dict:
     channels = int(shape[-1])
-    return {"shape": [1, *[int(d) for d in shape[1:]]], "dtype": "float32",
-            "color_mode": "grayscale" if channels == 1 else "rgb", "resize": "bilinear",
-            "mean": [0.5] * channels, "std": [0.5] * channels}
+    return {
+        "shape": [1, *[int(d) for d in shape[1:]]],
+        "dtype": "float32",
+        "color_mode": "grayscale" if channels == 1 else "rgb",
+        "resize": "bilinear",
+        "mean": [0.5] * channels,
+        "std": [0.5] * channels,
+    }
 
 
-def write_bundle(output_dir, tflite_path, *, classes, metadata: dict | None = None,
-                 overwrite: bool = False) -> Path:
+def write_bundle(
+    output_dir, tflite_path, *, classes, metadata: dict | None = None, overwrite: bool = False
+) -> Path:
     """Write a bundle folder from a converted model.
 
     # Arguments
@@ -67,20 +73,24 @@ def write_bundle(output_dir, tflite_path, *, classes, metadata: dict | None = No
     """
     output_dir = Path(output_dir)
     if output_dir.exists() and any(output_dir.iterdir()) and not overwrite:
-        raise OutputExistsError(f"{output_dir} already exists and is not empty; pass "
-                                "overwrite=True (--overwrite) to replace it")
+        raise OutputExistsError(
+            f"{output_dir} already exists and is not empty; pass "
+            "overwrite=True (--overwrite) to replace it"
+        )
     data, info = guard_model(tflite_path)
     classes = [str(name) for name in classes]
     output_shape = info.output_tensors[0].shape
     if not classes or len(classes) != int(output_shape[-1]):
-        raise InvalidInputError(f"{len(classes)} class names for a model with "
-                                f"{output_shape[-1]} outputs")
+        raise InvalidInputError(
+            f"{len(classes)} class names for a model with {output_shape[-1]} outputs"
+        )
     # labels.txt holds one name per line: a name must be exactly one non-empty line for
     # every line splitter (str.splitlines also breaks on \x0b, \x0c, \x1c-\x1e, \x85, \u2028/9).
     unusable = [name for name in classes if name.splitlines() != [name]]
     if unusable:
-        raise InvalidInputError(f"class names must be non-empty and contain no line breaks: "
-                                f"{unusable[:3]!r}")
+        raise InvalidInputError(
+            f"class names must be non-empty and contain no line breaks: {unusable[:3]!r}"
+        )
     metadata = dict(metadata or {})
     runtime = "lce" if info.lce_ops else "tflite"
     target = metadata.get("target") or ("lce" if info.lce_ops else "litert")
@@ -95,23 +105,30 @@ def write_bundle(output_dir, tflite_path, *, classes, metadata: dict | None = No
         "labels_file": LABELS_FILE,
         "model_sha256": sha256_bytes(data),
         "input": metadata.pop("input", None) or _default_input(info.input_tensors[0].shape),
-        "output": metadata.pop("output", None) or {"num_classes": len(classes),
-                                                    "activation": "softmax"},
+        "output": metadata.pop("output", None)
+        or {"num_classes": len(classes), "activation": "softmax"},
         "classes": classes,
         "bnnkit_version": bnnkit.__version__,
     }
-    for key in ("target", "runtime", "model_file", "labels_file", "model_sha256", "classes",
-                "format_version"):
+    for key in (
+        "target",
+        "runtime",
+        "model_file",
+        "labels_file",
+        "model_sha256",
+        "classes",
+        "format_version",
+    ):
         metadata.pop(key, None)
     record.update(metadata)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
     try:
         (staging / MODEL_FILE).write_bytes(data)
-        (staging / LABELS_FILE).write_text("".join(f"{name}\n" for name in classes),
-                                           encoding="utf-8")
-        (staging / METADATA_FILE).write_text(json.dumps(record, indent=2) + "\n",
-                                             encoding="utf-8")
+        (staging / LABELS_FILE).write_text(
+            "".join(f"{name}\n" for name in classes), encoding="utf-8"
+        )
+        (staging / METADATA_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         if output_dir.exists():
             backup = output_dir.with_name(f".{output_dir.name}.old")
             shutil.rmtree(backup, ignore_errors=True)
@@ -149,9 +166,11 @@ def read_bundle(path) -> Bundle:
     if not isinstance(metadata, dict):
         raise InvalidModelFileError(f"{metadata_path} must hold a JSON object")
     if metadata.get("format_version") != FORMAT_VERSION:
-        raise InvalidModelFileError(f"{metadata_path}: format_version "
-                                    f"{metadata.get('format_version')!r} is not supported "
-                                    f"(this bnnkit reads {FORMAT_VERSION})")
+        raise InvalidModelFileError(
+            f"{metadata_path}: format_version "
+            f"{metadata.get('format_version')!r} is not supported "
+            f"(this bnnkit reads {FORMAT_VERSION})"
+        )
     model_path = folder / str(metadata.get("model_file", MODEL_FILE))
     labels_path = folder / str(metadata.get("labels_file", LABELS_FILE))
     for required in (model_path, labels_path):
@@ -163,22 +182,30 @@ def read_bundle(path) -> Bundle:
     if not isinstance(metadata.get("input"), dict) or "shape" not in metadata["input"]:
         raise InvalidModelFileError(f"{metadata_path} has no input spec (input.shape)")
     if metadata.get("runtime") not in ("lce", "tflite"):
-        raise InvalidModelFileError(f"{metadata_path}: runtime {metadata.get('runtime')!r} "
-                                    "is not 'lce' or 'tflite'")
+        raise InvalidModelFileError(
+            f"{metadata_path}: runtime {metadata.get('runtime')!r} is not 'lce' or 'tflite'"
+        )
     data = model_path.read_bytes()
     expected = metadata.get("model_sha256")
     if expected is not None and sha256_bytes(data) != expected:
-        raise InvalidModelFileError(f"{model_path} does not match model_sha256 in "
-                                    f"{METADATA_FILE}: the model was modified or corrupted")
+        raise InvalidModelFileError(
+            f"{model_path} does not match model_sha256 in "
+            f"{METADATA_FILE}: the model was modified or corrupted"
+        )
     info = check_structure(data, str(model_path))
     num_outputs = int(info.output_tensors[0].shape[-1])
     if len(classes) != num_outputs:
-        raise InvalidModelFileError(f"{labels_path} lists {len(classes)} classes but the model "
-                                    f"has {num_outputs} outputs")
+        raise InvalidModelFileError(
+            f"{labels_path} lists {len(classes)} classes but the model has {num_outputs} outputs"
+        )
     if [int(d) for d in metadata["input"]["shape"][1:]] != info.input_tensors[0].shape[1:]:
-        raise InvalidModelFileError(f"{metadata_path}: input.shape {metadata['input']['shape']}"
-                                    f" does not match the model's {info.input_tensors[0].shape}")
+        raise InvalidModelFileError(
+            f"{metadata_path}: input.shape {metadata['input']['shape']}"
+            f" does not match the model's {info.input_tensors[0].shape}"
+        )
     if info.lce_ops and metadata["runtime"] != "lce":
-        raise InvalidModelFileError(f"{metadata_path} says runtime 'tflite' but the model uses "
-                                    f"LCE ops ({', '.join(info.lce_ops)})")
+        raise InvalidModelFileError(
+            f"{metadata_path} says runtime 'tflite' but the model uses "
+            f"LCE ops ({', '.join(info.lce_ops)})"
+        )
     return Bundle(path=folder, model_path=model_path, metadata=metadata, classes=classes)

@@ -145,8 +145,10 @@ def calibration(model: Any, calibration_x: Any = None, calibration_y: Any = None
         return Calibration(x, None, "random images (no calibration data given)")
     x = np.asarray(calibration_x)
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
-        raise InvalidInputError(f"calibration images of shape {x.shape} do not match the "
-                                f"model input (N, {', '.join(map(str, shape))})")
+        raise InvalidInputError(
+            f"calibration images of shape {x.shape} do not match the "
+            f"model input (N, {', '.join(map(str, shape))})"
+        )
     if len(x) == 0:
         raise InvalidInputError("calibration_x is empty")
     x = x.astype(np.float32)
@@ -174,23 +176,29 @@ def convert(rewritten: Rewritten, target: Target, inputs: ConverterInputs) -> Co
     return target.convert(rewritten.model, inputs)
 
 
-def _binary_kernel_outcomes(macs: dict, produced: int, target: Target,
-                            tensor_names: list) -> tuple[list, list]:
+def _binary_kernel_outcomes(
+    macs: dict, produced: int, target: Target, tensor_names: list
+) -> tuple[list, list]:
     """The binary layers that do not run on binary kernels (with reasons), and the names of
     those that should have become ``LceBconv2d`` and did not."""
     binary = [layer for layer in macs["layers"] if layer["kind"] == "binary"]
     expected = sum(layer["binary_terms"] for layer in binary)
     if not target.binary_kernels:
-        return [{"layer": layer["name"], "kind": "binary",
-                 "reason": target.wording.binary_layer} for layer in binary], []
+        return [
+            {"layer": layer["name"], "kind": "binary", "reason": target.wording.binary_layer}
+            for layer in binary
+        ], []
     if produced >= expected:
         return [], []
     # name matching first (the converter truncates names), then the count decides
-    unmatched = [layer for layer in binary
-                 if not any(f"/{layer['name']}/" in name for name in tensor_names)]
+    unmatched = [
+        layer for layer in binary if not any(f"/{layer['name']}/" in name for name in tensor_names)
+    ]
     missing = [layer["name"] for layer in (unmatched or binary)]
-    reason = (f"should be binary, but LCE produced {produced} LceBconv2d for {expected} "
-              "binary convs: this layer did not become one")
+    reason = (
+        f"should be binary, but LCE produced {produced} LceBconv2d for {expected} "
+        "binary convs: this layer did not become one"
+    )
     return [{"layer": name, "kind": "binary", "reason": reason} for name in missing], missing
 
 
@@ -199,25 +207,37 @@ def _real_valued_outcomes(macs: dict, target: Target) -> list:
     wording, outcomes = target.wording, []
     for layer in macs["layers"]:
         if layer["kind"] == "float":
-            outcomes.append({"layer": layer["name"], "kind": "float",
-                             "reason": f"real-valued layer (inputs {layer['input_bits']}-bit, "
-                                       f"weights {layer['kernel_bits']}-bit)"
-                                       + wording.float_layer})
+            outcomes.append(
+                {
+                    "layer": layer["name"],
+                    "kind": "float",
+                    "reason": f"real-valued layer (inputs {layer['input_bits']}-bit, "
+                    f"weights {layer['kernel_bits']}-bit)" + wording.float_layer,
+                }
+            )
         elif layer["kind"] == "binary_weight":
             packed = int(np.ceil(layer["params"] / 8))
             stored = layer["params"] * wording.binary_weight_bytes
-            outcomes.append({
-                "layer": layer["name"], "kind": "binary_weight",
-                "reason": (f"binary weights but real-valued inputs: no binary kernel "
-                           f"applies (XNOR/popcount needs both binary), so it deploys as "
-                           f"{wording.binary_weight_conv}, {stored:,} bytes of weights; a "
-                           f"1-bit packing would take {packed:,} bytes"),
-                "stored_weight_bytes": stored, "packed_1bit_bytes": packed})
+            outcomes.append(
+                {
+                    "layer": layer["name"],
+                    "kind": "binary_weight",
+                    "reason": (
+                        f"binary weights but real-valued inputs: no binary kernel "
+                        f"applies (XNOR/popcount needs both binary), so it deploys as "
+                        f"{wording.binary_weight_conv}, {stored:,} bytes of weights; a "
+                        f"1-bit packing would take {packed:,} bytes"
+                    ),
+                    "stored_weight_bytes": stored,
+                    "packed_1bit_bytes": packed,
+                }
+            )
     return outcomes
 
 
-def guard(converted: Converted, target: Target, macs: dict, *,
-          allow_float: bool = False) -> Guarded:
+def guard(
+    converted: Converted, target: Target, macs: dict, *, allow_float: bool = False
+) -> Guarded:
     """Check the converted bytes: ops some runtime has, structure and a trial run
     (:func:`converters.guard.guard_model`), and binary layers on binary kernels.
 
@@ -227,29 +247,39 @@ def guard(converted: Converted, target: Target, macs: dict, *,
         InvalidModelFileError: the bytes are not a valid model or crash a trial run.
     """
     runnable = set().union(*(runtime.custom_ops for runtime in RUNTIMES))
-    unknown_ops = [op for op in read_flatbuffer(converted.data).custom_ops
-                   if op not in runnable]
+    unknown_ops = [op for op in read_flatbuffer(converted.data).custom_ops if op not in runnable]
     if unknown_ops:
         raise UnsupportedModelError(
             f"the {target.name} converter left op(s) {', '.join(unknown_ops)} that no bnnkit "
-            "runtime supports; replace the layer(s) using them")
+            "runtime supports; replace the layer(s) using them"
+        )
     data, info = guard_model(converted.data)
     produced = info.op_histogram.get("LceBconv2d", 0)
     expected = sum(layer["binary_terms"] for layer in macs["layers"] if layer["kind"] == "binary")
-    tensor_names = [tensor.name for op in info.operators if op.op == "LceBconv2d"
-                    for tensor in (info.tensors[i] for i in op.inputs + op.outputs if i >= 0)]
+    tensor_names = [
+        tensor.name
+        for op in info.operators
+        if op.op == "LceBconv2d"
+        for tensor in (info.tensors[i] for i in op.inputs + op.outputs if i >= 0)
+    ]
     binary_layers, missing = _binary_kernel_outcomes(macs, produced, target, tensor_names)
     if missing and not allow_float:
         raise UnsupportedModelError(
             f"{len(missing)} layer(s) that should run on binary kernels stayed float with "
             f"target {target.name}: {', '.join(missing)} (LCE produced {produced} LceBconv2d "
-            f"for {expected} binary convs). Fix the model or pass --allow-float.")
+            f"for {expected} binary convs). Fix the model or pass --allow-float."
+        )
     float_layers = binary_layers + _real_valued_outcomes(macs, target)
     return Guarded(data, info, float_layers, missing, expected, produced)
 
 
-def verify(keras_model: Any, rewritten: Rewritten, converted: Converted, target: Target,
-           calibration: Calibration) -> Verification:
+def verify(
+    keras_model: Any,
+    rewritten: Rewritten,
+    converted: Converted,
+    target: Target,
+    calibration: Calibration,
+) -> Verification:
     """Run the ``.tflite`` on ``target``'s runtime beside the Keras models on the calibration
     images: agreement with the model the target converted (and with ``keras_model`` too when
     the target converted a transformed copy, e.g. int8's QAT model), and Keras vs TFLite
@@ -265,31 +295,46 @@ def verify(keras_model: Any, rewritten: Rewritten, converted: Converted, target:
     if calibration.y is not None:
         keras_out = keras_model.predict(calibration.x, batch_size=256, verbose=0)
         tflite_out = runner.predict(calibration.x)
-        accuracy = {"keras": float(np.mean(keras_out.argmax(-1) == calibration.y)),
-                    "tflite": float(np.mean(tflite_out.argmax(-1) == calibration.y)),
-                    "n": len(calibration.y)}
+        accuracy = {
+            "keras": float(np.mean(keras_out.argmax(-1) == calibration.y)),
+            "tflite": float(np.mean(tflite_out.argmax(-1) == calibration.y)),
+            "n": len(calibration.y),
+        }
         accuracy["cost"] = accuracy["keras"] - accuracy["tflite"]
     return Verification(runner.runtime, dict(runner.options), agreement, accuracy)
 
 
 def _size(data: bytes, float_size: int | None) -> dict:
-    return {"tflite_bytes": len(data), "float_tflite_bytes": float_size,
-            "ratio_vs_float": (float_size / len(data)) if float_size else None}
+    return {
+        "tflite_bytes": len(data),
+        "float_tflite_bytes": float_size,
+        "ratio_vs_float": (float_size / len(data)) if float_size else None,
+    }
 
 
 def _macs(rewritten: Rewritten, guarded: Guarded, target: Target) -> dict:
     macs = rewritten.macs
     executed = macs["binary_macs"] if target.binary_kernels and not guarded.missing else 0
     total = macs["total_macs"]
-    return {"binary_macs": executed, "float_macs": total - executed, "total_macs": total,
-            "binary_fraction": executed / total if total else 0.0,
-            "model_binary_fraction": macs["binary_fraction"],
-            "source_binary_fraction": rewritten.source_macs["binary_fraction"],
-            "layers": macs["layers"]}
+    return {
+        "binary_macs": executed,
+        "float_macs": total - executed,
+        "total_macs": total,
+        "binary_fraction": executed / total if total else 0.0,
+        "model_binary_fraction": macs["binary_fraction"],
+        "source_binary_fraction": rewritten.source_macs["binary_fraction"],
+        "layers": macs["layers"],
+    }
 
 
-def build_report(target: Target, rewritten: Rewritten, converted: Converted, guarded: Guarded,
-                 verification: Verification, float_size: int | None) -> dict:
+def build_report(
+    target: Target,
+    rewritten: Rewritten,
+    converted: Converted,
+    guarded: Guarded,
+    verification: Verification,
+    float_size: int | None,
+) -> dict:
     """The content of ``conversion.json`` (format :data:`REPORT_FORMAT_VERSION`)."""
     data, info = guarded.data, guarded.info
     return {
@@ -302,15 +347,20 @@ def build_report(target: Target, rewritten: Rewritten, converted: Converted, gua
         "kernel_options": verification.kernel_options,
         "op_histogram": info.op_histogram,
         "custom_ops": info.custom_ops,
-        "lce_bconv2d": {"expected": guarded.expected if target.binary_kernels else 0,
-                        "produced": guarded.produced},
+        "lce_bconv2d": {
+            "expected": guarded.expected if target.binary_kernels else 0,
+            "produced": guarded.produced,
+        },
         "macs": _macs(rewritten, guarded, target),
         "agreement": verification.agreement,
         "accuracy": verification.accuracy,
-        "binary_layers": [] if not target.binary_kernels else [
+        "binary_layers": []
+        if not target.binary_kernels
+        else [
             {"layer": layer["name"], "kernel": "LceBconv2d", "binary_convs": layer["binary_terms"]}
             for layer in rewritten.macs["layers"]
-            if layer["kind"] == "binary" and layer["name"] not in guarded.missing],
+            if layer["kind"] == "binary" and layer["name"] not in guarded.missing
+        ],
         "float_layers": guarded.float_layers,
         "rewrites": rewritten.log,
         "warnings": rewritten.warnings,
@@ -329,13 +379,13 @@ def _output_paths(output_dir: str | Path, overwrite: bool) -> tuple[Path, Path]:
         raise OutputExistsError(f"{output_dir} exists and is not a folder")
     existing = [str(p) for p in (model_path, report_path) if p.exists()]
     if existing and not overwrite:
-        raise OutputExistsError(f"{', '.join(existing)} already exist(s); pass "
-                                "overwrite=True (--overwrite) to replace")
+        raise OutputExistsError(
+            f"{', '.join(existing)} already exist(s); pass overwrite=True (--overwrite) to replace"
+        )
     return model_path, report_path
 
 
-def write(output_dir: str | Path, data: bytes, report: dict, *,
-          overwrite: bool = False) -> Path:
+def write(output_dir: str | Path, data: bytes, report: dict, *, overwrite: bool = False) -> Path:
     """Write ``model.tflite`` and ``conversion.json`` atomically; return the model path."""
     model_path, report_path = _output_paths(output_dir, overwrite)
     atomic_write_bytes(model_path, data)
@@ -343,19 +393,31 @@ def write(output_dir: str | Path, data: bytes, report: dict, *,
     return model_path
 
 
-def _checked_bytes(keras_model: Any, target: Target, calibration: Calibration,
-                   inputs: ConverterInputs, *, rewrite_first: bool,
-                   allow_float: bool) -> tuple[Rewritten, Converted, Guarded]:
+def _checked_bytes(
+    keras_model: Any,
+    target: Target,
+    calibration: Calibration,
+    inputs: ConverterInputs,
+    *,
+    rewrite_first: bool,
+    allow_float: bool,
+) -> tuple[Rewritten, Converted, Guarded]:
     """rewrite -> convert -> guard: the steps both public functions share."""
     rewritten = rewrite(keras_model, enabled=rewrite_first)
     converted = convert(rewritten, target, inputs)
-    return rewritten, converted, guard(converted, target, rewritten.macs,
-                                       allow_float=allow_float)
+    return rewritten, converted, guard(converted, target, rewritten.macs, allow_float=allow_float)
 
 
-def convert_keras_model(keras_model: Any, *, target: str = "lce", calibration_x: Any = None,
-                        qat_data: tuple | None = None, qat_epochs: int = 0,
-                        rewrite: bool = True, allow_float: bool = False) -> bytes:
+def convert_keras_model(
+    keras_model: Any,
+    *,
+    target: str = "lce",
+    calibration_x: Any = None,
+    qat_data: tuple | None = None,
+    qat_epochs: int = 0,
+    rewrite: bool = True,
+    allow_float: bool = False,
+) -> bytes:
     """Convert ``keras_model`` for ``target`` and return the checked ``.tflite`` bytes.
 
     The rewrite, convert and guard steps of :func:`convert_model`, without verification,
@@ -379,16 +441,27 @@ def convert_keras_model(keras_model: Any, *, target: str = "lce", calibration_x:
     chosen = TARGETS.get(target)
     checked = calibration(keras_model, calibration_x)
     inputs = ConverterInputs(checked.x, qat_data, int(qat_epochs))
-    *_, guarded = _checked_bytes(keras_model, chosen, checked, inputs, rewrite_first=rewrite,
-                                 allow_float=allow_float)
+    *_, guarded = _checked_bytes(
+        keras_model, chosen, checked, inputs, rewrite_first=rewrite, allow_float=allow_float
+    )
     return guarded.data
 
 
-def convert_model(keras_model: Any, output_dir: str | Path, target: str = "lce", *,
-                  calibration_x: Any = None, calibration_y: Any = None,
-                  allow_float: bool = False, overwrite: bool = False,
-                  qat_data: tuple | None = None, qat_epochs: int = 0, rewrite: bool = True,
-                  compare_float: bool = True, metadata: dict | None = None) -> dict:
+def convert_model(
+    keras_model: Any,
+    output_dir: str | Path,
+    target: str = "lce",
+    *,
+    calibration_x: Any = None,
+    calibration_y: Any = None,
+    allow_float: bool = False,
+    overwrite: bool = False,
+    qat_data: tuple | None = None,
+    qat_epochs: int = 0,
+    rewrite: bool = True,
+    compare_float: bool = True,
+    metadata: dict | None = None,
+) -> dict:
     """Convert ``keras_model`` for ``target``, verify it and write it to ``output_dir``.
 
     # Arguments
@@ -417,9 +490,9 @@ def convert_model(keras_model: Any, output_dir: str | Path, target: str = "lce",
     _output_paths(output_dir, overwrite)
     checked = calibration(keras_model, calibration_x, calibration_y)
     inputs = ConverterInputs(checked.x, qat_data, int(qat_epochs))
-    rewritten, converted, guarded = _checked_bytes(keras_model, chosen, checked, inputs,
-                                                   rewrite_first=rewrite,
-                                                   allow_float=allow_float)
+    rewritten, converted, guarded = _checked_bytes(
+        keras_model, chosen, checked, inputs, rewrite_first=rewrite, allow_float=allow_float
+    )
     float_size = len(convert_float(keras_model)) if compare_float else None
     verification = verify(keras_model, rewritten, converted, chosen, checked)
     report = build_report(chosen, rewritten, converted, guarded, verification, float_size)

@@ -56,28 +56,52 @@ GITHUB = "https://github.com"
 class PinnedSource:
     """One repository of the delegate's sources, at the commit the build is tested with."""
 
-    folder: str         # its folder in the sources folder
-    repository: str     # owner/name on GitHub
+    folder: str  # its folder in the sources folder
+    repository: str  # owner/name on GitHub
     commit: str
-    keep: tuple         # top-level paths of the repository that the build uses
-    probe: str          # a file the build needs, relative to ``folder``
+    keep: tuple  # top-level paths of the repository that the build uses
+    probe: str  # a file the build needs, relative to ``folder``
 
 
 # Checked here against the public repositories' history: each commit exists and the files of
 # ``../shared/third_party`` are identical to it (gemmlowp: fixedpoint/ and internal/, the
 # only parts the build includes, equal those of the copy in the tensorflow 2.21.0 wheel).
 PINNED_SOURCES = (
-    PinnedSource("larq-compute-engine", "larq/compute-engine",
-                 "e6860fcfda03a21eef157a181cc2351cef7a22bc", ("larq_compute_engine", "LICENSE"),
-                 "larq_compute_engine/tflite/kernels/bconv2d.cc"),
-    PinnedSource("litert", "google-ai-edge/LiteRT", "f67457790c9c2ab67347d6fe53270e8d3df20868",
-                 ("tflite", "LICENSE"), "tflite/core/c/common.cc"),
-    PinnedSource("flatbuffers", "google/flatbuffers", "187240970746d00bbd26b0f5873ed54d2477f9f3",
-                 ("include", "LICENSE"), "include/flatbuffers/flexbuffers.h"),
-    PinnedSource("ruy", "google/ruy", "2af88863614a8298689cc52b1a47b3fcad7be835",
-                 ("ruy", "LICENSE"), "ruy/profiler/instrumentation.h"),
-    PinnedSource("gemmlowp", "google/gemmlowp", "16e8662c34917be0065110bfcd9cc27d30f52fdf",
-                 ("fixedpoint", "internal", "LICENSE"), "fixedpoint/fixedpoint.h"),
+    PinnedSource(
+        "larq-compute-engine",
+        "larq/compute-engine",
+        "e6860fcfda03a21eef157a181cc2351cef7a22bc",
+        ("larq_compute_engine", "LICENSE"),
+        "larq_compute_engine/tflite/kernels/bconv2d.cc",
+    ),
+    PinnedSource(
+        "litert",
+        "google-ai-edge/LiteRT",
+        "f67457790c9c2ab67347d6fe53270e8d3df20868",
+        ("tflite", "LICENSE"),
+        "tflite/core/c/common.cc",
+    ),
+    PinnedSource(
+        "flatbuffers",
+        "google/flatbuffers",
+        "187240970746d00bbd26b0f5873ed54d2477f9f3",
+        ("include", "LICENSE"),
+        "include/flatbuffers/flexbuffers.h",
+    ),
+    PinnedSource(
+        "ruy",
+        "google/ruy",
+        "2af88863614a8298689cc52b1a47b3fcad7be835",
+        ("ruy", "LICENSE"),
+        "ruy/profiler/instrumentation.h",
+    ),
+    PinnedSource(
+        "gemmlowp",
+        "google/gemmlowp",
+        "16e8662c34917be0065110bfcd9cc27d30f52fdf",
+        ("fixedpoint", "internal", "LICENSE"),
+        "fixedpoint/fixedpoint.h",
+    ),
 )
 
 
@@ -111,8 +135,9 @@ def find_delegate(arch: str | None = None) -> Path | None:
 
 def _check_arch(arch: str) -> None:
     if arch not in ARCHES:
-        raise InvalidInputError(f"unknown delegate arch {arch!r}; choose one of: "
-                                f"{', '.join(ARCHES)}")
+        raise InvalidInputError(
+            f"unknown delegate arch {arch!r}; choose one of: {', '.join(ARCHES)}"
+        )
 
 
 def check_sources(folder: Path, origin: str) -> Path:
@@ -122,12 +147,14 @@ def check_sources(folder: Path, origin: str) -> Path:
         raise BuildRequirementMissingError(
             f"LCE sources folder {folder} ({origin}) does not exist; give a folder laid out "
             "like ../shared/third_party with --sources DIR, or leave it out to download "
-            "the pinned sources")
+            "the pinned sources"
+        )
     for pin in PINNED_SOURCES:
         if not (folder / pin.folder / pin.probe).is_file():
             raise BuildRequirementMissingError(
                 f"LCE sources folder {folder} ({origin}) lacks {pin.folder}/{pin.probe} "
-                f"(github.com/{pin.repository} at {pin.commit[:12]})")
+                f"(github.com/{pin.repository} at {pin.commit[:12]})"
+            )
     return folder.resolve()
 
 
@@ -143,8 +170,7 @@ def _extract(archive: tarfile.TarFile, pin: PinnedSource, dest: Path) -> None:
         if not member.isfile() or not parts or parts[0] not in pin.keep:
             continue
         if any(part in ("..", "") for part in parts) or PurePosixPath(member.name).is_absolute():
-            raise NativeBuildError(f"unsafe path {member.name!r} in the {pin.repository} "
-                                   "archive")
+            raise NativeBuildError(f"unsafe path {member.name!r} in the {pin.repository} archive")
         target = dest.joinpath(*parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         with archive.extractfile(member) as source, open(target, "wb") as out:
@@ -167,15 +193,18 @@ def download_sources(dest: Path | None = None) -> Path:
     if os.environ.get("BNNKIT_OFFLINE", "") not in ("", "0"):
         raise BuildRequirementMissingError(
             "no LCE sources given, and downloading them is off ($BNNKIT_OFFLINE is set): "
-            "pass --sources DIR or set $BNNKIT_LCE_SOURCES")
+            "pass --sources DIR or set $BNNKIT_LCE_SOURCES"
+        )
     base = os.environ.get("BNNKIT_LCE_SOURCES_URL", GITHUB).rstrip("/")
     partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=_mkdir(dest.parent)))
     try:
         for pin in PINNED_SOURCES:
             url = f"{base}/{pin.repository}/archive/{pin.commit}.tar.gz"
             try:
-                with urllib.request.urlopen(url, timeout=120) as response, \
-                        tempfile.TemporaryFile() as spool:
+                with (
+                    urllib.request.urlopen(url, timeout=120) as response,
+                    tempfile.TemporaryFile() as spool,
+                ):
                     shutil.copyfileobj(response, spool)
                     spool.seek(0)
                     with tarfile.open(fileobj=spool, mode="r:gz") as archive:
@@ -183,10 +212,14 @@ def download_sources(dest: Path | None = None) -> Path:
             except (urllib.error.URLError, OSError, tarfile.TarError) as error:
                 raise BuildRequirementMissingError(
                     f"could not download the LCE sources from {url} ({error}); pass "
-                    "--sources DIR with a copy of the pinned sources") from None
+                    "--sources DIR with a copy of the pinned sources"
+                ) from None
         check_sources(partial, f"downloaded from {base}")
-        (partial / ".complete").write_text(json.dumps(
-            {p.folder: f"{base}/{p.repository} {p.commit}" for p in PINNED_SOURCES}, indent=1))
+        (partial / ".complete").write_text(
+            json.dumps(
+                {p.folder: f"{base}/{p.repository} {p.commit}" for p in PINNED_SOURCES}, indent=1
+            )
+        )
         shutil.rmtree(dest, ignore_errors=True)
         partial.rename(dest)
     finally:
@@ -215,17 +248,20 @@ def _check_tools(arch: str) -> str:
         raise BuildRequirementMissingError(
             f"the C++ compiler {compiler}{origin} is not installed; building the {arch} "
             f"delegate needs it (Debian/Ubuntu/Raspberry Pi OS: sudo apt-get install "
-            f"{COMPILER_PACKAGES[arch]})")
+            f"{COMPILER_PACKAGES[arch]})"
+        )
     for tool, package in (("bash", "bash"), ("patch", "patch")):
         if shutil.which(tool) is None:
             raise BuildRequirementMissingError(
                 f"the '{tool}' program is not installed; building the delegate needs it "
-                f"(sudo apt-get install {package})")
+                f"(sudo apt-get install {package})"
+            )
     return compiler
 
 
-def build_delegate(arch: str = "native", sources=None, output=None, *,
-                   jobs: int | None = None) -> Path:
+def build_delegate(
+    arch: str = "native", sources=None, output=None, *, jobs: int | None = None
+) -> Path:
     """Compile the delegate with g++ and return the path of the ``.so``.
 
     # Arguments
@@ -244,8 +280,18 @@ def build_delegate(arch: str = "native", sources=None, output=None, *,
     folder = resolve_sources(sources)
     output = Path(output).expanduser() if output else default_delegate_path(arch)
     script = native_sources_dir() / "build.sh"
-    command = ["bash", str(script), "--sources", str(folder), "--arch", arch,
-               "-o", str(output), "--jobs", str(jobs or os.cpu_count() or 1)]
+    command = [
+        "bash",
+        str(script),
+        "--sources",
+        str(folder),
+        "--arch",
+        arch,
+        "-o",
+        str(output),
+        "--jobs",
+        str(jobs or os.cpu_count() or 1),
+    ]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not output.is_file():
@@ -255,12 +301,17 @@ def build_delegate(arch: str = "native", sources=None, output=None, *,
     return output
 
 
-def _write_build_info(output: Path, arch: str, compiler: str, folder: Path,
-                      seconds: float) -> None:
-    version = subprocess.run([compiler, "--version"], capture_output=True, text=True,
-                             check=False).stdout.splitlines()[:1]
-    info = {"arch": arch, "target_cpu": _target_cpu(arch), "compiler": version[0] if version
-            else compiler, "sources": str(folder), "build_seconds": round(seconds, 1),
-            "size_bytes": output.stat().st_size,
-            "pinned": {p.folder: f"{p.repository}@{p.commit}" for p in PINNED_SOURCES}}
+def _write_build_info(output: Path, arch: str, compiler: str, folder: Path, seconds: float) -> None:
+    version = subprocess.run(
+        [compiler, "--version"], capture_output=True, text=True, check=False
+    ).stdout.splitlines()[:1]
+    info = {
+        "arch": arch,
+        "target_cpu": _target_cpu(arch),
+        "compiler": version[0] if version else compiler,
+        "sources": str(folder),
+        "build_seconds": round(seconds, 1),
+        "size_bytes": output.stat().st_size,
+        "pinned": {p.folder: f"{p.repository}@{p.commit}" for p in PINNED_SOURCES},
+    }
     output.with_name(output.name + ".json").write_text(json.dumps(info, indent=1) + "\n")

@@ -30,9 +30,21 @@ BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.
 TENSOR_TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
 # Bytes per element of the tensor types whose constant buffers have a fixed size per element.
 TENSOR_TYPE_ITEMSIZE = {
-    "FLOAT32": 4, "FLOAT16": 2, "INT32": 4, "UINT8": 1, "INT64": 8, "BOOL": 1, "INT16": 2,
-    "COMPLEX64": 8, "INT8": 1, "FLOAT64": 8, "COMPLEX128": 16, "UINT64": 8, "UINT32": 4,
-    "UINT16": 2, "BFLOAT16": 2,
+    "FLOAT32": 4,
+    "FLOAT16": 2,
+    "INT32": 4,
+    "UINT8": 1,
+    "INT64": 8,
+    "BOOL": 1,
+    "INT16": 2,
+    "COMPLEX64": 8,
+    "INT8": 1,
+    "FLOAT64": 8,
+    "COMPLEX128": 16,
+    "UINT64": 8,
+    "UINT32": 4,
+    "UINT16": 2,
+    "BFLOAT16": 2,
 }
 LCE_CUSTOM_OPS = ("LceQuantize", "LceDequantize", "LceBconv2d", "LceBMaxPool2d")
 
@@ -101,9 +113,14 @@ class FlatbufferInfo:
         return [self.tensors[i] for i in self.outputs]
 
     def summary(self) -> dict:
-        return {"size_bytes": self.size_bytes, "op_histogram": self.op_histogram,
-                "custom_ops": self.custom_ops, "num_operators": len(self.operators),
-                "num_tensors": len(self.tensors), "num_buffers": len(self.buffer_sizes)}
+        return {
+            "size_bytes": self.size_bytes,
+            "op_histogram": self.op_histogram,
+            "custom_ops": self.custom_ops,
+            "num_operators": len(self.operators),
+            "num_tensors": len(self.tensors),
+            "num_buffers": len(self.buffer_sizes),
+        }
 
 
 def _check_table(obj, size: int, what: str):
@@ -157,13 +174,21 @@ def read_flatbuffer(data: bytes) -> FlatbufferInfo:
         raise FlatbufferError(f"{size} bytes is too short to be a TFLite model")
     if data[4:8] != FILE_IDENTIFIER:
         raise FlatbufferError(
-            f"file identifier is {data[4:8]!r}, not {FILE_IDENTIFIER!r} (not a TFLite model)")
+            f"file identifier is {data[4:8]!r}, not {FILE_IDENTIFIER!r} (not a TFLite model)"
+        )
     try:
         return _read(data, size)
     except FlatbufferError:
         raise
-    except (struct.error, ValueError, IndexError, TypeError, OverflowError,
-            UnicodeDecodeError, MemoryError) as error:
+    except (
+        struct.error,
+        ValueError,
+        IndexError,
+        TypeError,
+        OverflowError,
+        UnicodeDecodeError,
+        MemoryError,
+    ) as error:
         raise FlatbufferError(f"corrupt flatbuffer ({type(error).__name__}: {error})") from None
 
 
@@ -174,8 +199,9 @@ def _read(data: bytes, size: int) -> FlatbufferInfo:
     model = _check_table(tflite.Model.GetRootAsModel(data, 0), size, "model table")
     codes = []
     for i in range(model.OperatorCodesLength()):
-        codes.append(operator_name(_check_table(model.OperatorCodes(i), size,
-                                                f"operator code {i}")))
+        codes.append(
+            operator_name(_check_table(model.OperatorCodes(i), size, f"operator code {i}"))
+        )
     buffer_sizes = []
     for i in range(model.BuffersLength()):
         buffer = _check_table(model.Buffers(i), size, f"buffer {i}")
@@ -188,11 +214,17 @@ def _read(data: bytes, size: int) -> FlatbufferInfo:
             if length:
                 start = buffer._tab.Vector(buffer._tab.Offset(4))
                 if start + length > size:
-                    raise FlatbufferError(f"buffer {i} ({length} bytes) runs past the end "
-                                          "of the file")
+                    raise FlatbufferError(
+                        f"buffer {i} ({length} bytes) runs past the end of the file"
+                    )
             buffer_sizes.append(int(length))
-    info = FlatbufferInfo(size_bytes=size, version=int(model.Version()), operator_codes=codes,
-                          buffer_sizes=buffer_sizes, num_subgraphs=model.SubgraphsLength())
+    info = FlatbufferInfo(
+        size_bytes=size,
+        version=int(model.Version()),
+        operator_codes=codes,
+        buffer_sizes=buffer_sizes,
+        num_subgraphs=model.SubgraphsLength(),
+    )
     for s in range(model.SubgraphsLength()):
         graph = _check_table(model.Subgraphs(s), size, f"subgraph {s}")
         base = len(info.tensors)
@@ -202,8 +234,9 @@ def _read(data: bytes, size: int) -> FlatbufferInfo:
             if i == -1:
                 return -1
             if not 0 <= i < count:
-                raise FlatbufferError(f"{what} refers to tensor {i}, but subgraph {subgraph} "
-                                      f"has {count} tensors")
+                raise FlatbufferError(
+                    f"{what} refers to tensor {i}, but subgraph {subgraph} has {count} tensors"
+                )
             return i + base
 
         for t in range(count):
@@ -216,26 +249,40 @@ def _read(data: bytes, size: int) -> FlatbufferInfo:
                 _check_table(quant, size, f"quantization of tensor {t}")
                 quantized = quant.ScaleLength() > 0
             if not 0 <= buffer < len(buffer_sizes):
-                raise FlatbufferError(f"tensor {t} refers to buffer {buffer}, but the model "
-                                      f"has {len(buffer_sizes)} buffers")
+                raise FlatbufferError(
+                    f"tensor {t} refers to buffer {buffer}, but the model "
+                    f"has {len(buffer_sizes)} buffers"
+                )
             qinfo = None
             if quantized:
-                qinfo = (quant.ScaleLength(), quant.ZeroPointLength(),
-                         quant.QuantizedDimension())
-            info.tensors.append(TensorInfo(
-                name=_decode(tensor.Name()), type=type_name, shape=_ints(tensor.ShapeAsNumpy()),
-                buffer=int(buffer),
-                buffer_bytes=buffer_sizes[buffer], quantized=quantized, quantization=qinfo))
+                qinfo = (quant.ScaleLength(), quant.ZeroPointLength(), quant.QuantizedDimension())
+            info.tensors.append(
+                TensorInfo(
+                    name=_decode(tensor.Name()),
+                    type=type_name,
+                    shape=_ints(tensor.ShapeAsNumpy()),
+                    buffer=int(buffer),
+                    buffer_bytes=buffer_sizes[buffer],
+                    quantized=quantized,
+                    quantization=qinfo,
+                )
+            )
         for o in range(graph.OperatorsLength()):
             op = _check_table(graph.Operators(o), size, f"operator {o}")
             index = op.OpcodeIndex()
             if not 0 <= index < len(codes):
-                raise FlatbufferError(f"operator {o} uses opcode index {index}, but the model "
-                                      f"has {len(codes)} operator codes")
-            info.operators.append(OperatorInfo(
-                op=codes[index], opcode_index=int(index),
-                inputs=[_index(i, f"operator {o}") for i in _ints(op.InputsAsNumpy())],
-                outputs=[_index(i, f"operator {o}") for i in _ints(op.OutputsAsNumpy())]))
+                raise FlatbufferError(
+                    f"operator {o} uses opcode index {index}, but the model "
+                    f"has {len(codes)} operator codes"
+                )
+            info.operators.append(
+                OperatorInfo(
+                    op=codes[index],
+                    opcode_index=int(index),
+                    inputs=[_index(i, f"operator {o}") for i in _ints(op.InputsAsNumpy())],
+                    outputs=[_index(i, f"operator {o}") for i in _ints(op.OutputsAsNumpy())],
+                )
+            )
         inputs = [_index(i, f"subgraph {s} input") for i in _ints(graph.InputsAsNumpy())]
         outputs = [_index(i, f"subgraph {s} output") for i in _ints(graph.OutputsAsNumpy())]
         if s == 0:

@@ -81,24 +81,29 @@ def check_structure(data: bytes, name: str = "model") -> FlatbufferInfo:
             if expected != tensor.buffer_bytes:
                 problems.append(
                     f"tensor {index} ({tensor.name}) is {tensor.type}{tensor.shape}, i.e. "
-                    f"{expected} bytes, but its buffer holds {tensor.buffer_bytes} bytes")
+                    f"{expected} bytes, but its buffer holds {tensor.buffer_bytes} bytes"
+                )
         elif tensor.buffer_bytes and tensor.type.startswith("UNKNOWN"):
             problems.append(f"tensor {index} has an unknown type {tensor.type}")
         if tensor.quantization is not None:
             scales, zeros, axis = tensor.quantization
             if zeros not in (0, scales):
                 problems.append(f"tensor {index} has {scales} scales but {zeros} zero points")
-            elif scales > 1 and not (0 <= axis < len(tensor.shape)
-                                     and tensor.shape[axis] == scales):
-                problems.append(f"tensor {index} has {scales} per-channel scales that do not "
-                                f"match its shape {tensor.shape} on axis {axis}")
+            elif scales > 1 and not (
+                0 <= axis < len(tensor.shape) and tensor.shape[axis] == scales
+            ):
+                problems.append(
+                    f"tensor {index} has {scales} per-channel scales that do not "
+                    f"match its shape {tensor.shape} on axis {axis}"
+                )
     for tensor in info.input_tensors + info.output_tensors:
         if tensor.type.startswith("UNKNOWN"):
             problems.append(f"input/output tensor {tensor.name} has an unknown type")
     if problems:
         more = f" (and {len(problems) - 3} more problems)" if len(problems) > 3 else ""
         raise InvalidModelFileError(
-            f"{name} is not a valid TFLite model: {'; '.join(problems[:3])}{more}")
+            f"{name} is not a valid TFLite model: {'; '.join(problems[:3])}{more}"
+        )
     return info
 
 
@@ -121,8 +126,13 @@ def recorded_sha256(path) -> str | None:
     return None
 
 
-def trial_run(data: bytes, name: str = "model", *, runtime: str = "lce",
-              timeout: float = TRIAL_TIMEOUT_SECONDS):
+def trial_run(
+    data: bytes,
+    name: str = "model",
+    *,
+    runtime: str = "lce",
+    timeout: float = TRIAL_TIMEOUT_SECONDS,
+):
     """Run the model once on a zero input in a child process; raise if that fails.
 
     ``runtime``: ``lce`` (LCE's interpreter) or ``stock`` (ai-edge-litert / tf.lite).
@@ -136,12 +146,18 @@ def trial_run(data: bytes, name: str = "model", *, runtime: str = "lce",
         model_path.write_bytes(data)
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         try:
-            result = subprocess.run([sys.executable, str(script), str(model_path), runtime],
-                                    capture_output=True, text=True, timeout=timeout, env=env)
+            result = subprocess.run(
+                [sys.executable, str(script), str(model_path), runtime],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+            )
         except subprocess.TimeoutExpired:
             raise InvalidModelFileError(
                 f"{name} did not finish a trial run on one input within {timeout:.0f} s; "
-                "the file is probably corrupt") from None
+                "the file is probably corrupt"
+            ) from None
     if result.returncode != 0:
         if result.returncode < 0:
             try:
@@ -151,8 +167,10 @@ def trial_run(data: bytes, name: str = "model", *, runtime: str = "lce",
         else:
             lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
             how = "failed a trial run" + (f": {lines[-1][:300]}" if lines else "")
-        raise InvalidModelFileError(f"{name} {how}; the file is corrupt or not a model this "
-                                    "runtime can execute. Re-convert it with `bnnkit convert`.")
+        raise InvalidModelFileError(
+            f"{name} {how}; the file is corrupt or not a model this "
+            "runtime can execute. Re-convert it with `bnnkit convert`."
+        )
     _TRIAL_PASSED.add(digest)
 
 
@@ -190,7 +208,8 @@ def guard_model(model, *, expected_sha256: str | None = None, trial: bool = True
         raise InvalidModelFileError(
             f"{name} does not match the sha256 recorded when it was written "
             f"({expected_sha256[:12]}...): the file was modified or corrupted. "
-            "Re-convert it or copy it again.")
+            "Re-convert it or copy it again."
+        )
     info = check_structure(data, name)
     if trial:
         trial_run(data, name, runtime="lce" if info.lce_ops else "stock")

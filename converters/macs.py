@@ -22,11 +22,11 @@ import numpy as np
 class LayerMacs:
     name: str
     class_name: str
-    kind: str          # "binary", "binary_weight" or "float"
+    kind: str  # "binary", "binary_weight" or "float"
     input_bits: int
     kernel_bits: int
     binary_terms: int  # binary convs the layer executes (HORQ: its order)
-    macs: int          # MACs of one evaluation of the layer's linear map, per image
+    macs: int  # MACs of one evaluation of the layer's linear map, per image
     binary_macs: int
     float_macs: int
     params: int
@@ -50,9 +50,16 @@ def _precision(quantizer) -> int:
 def is_linear_layer(layer) -> bool:
     import tensorflow as tf
 
-    return isinstance(layer, (tf.keras.layers.Conv2D, tf.keras.layers.Dense,
-                              tf.keras.layers.DepthwiseConv2D, tf.keras.layers.Conv1D,
-                              tf.keras.layers.Conv3D))
+    return isinstance(
+        layer,
+        (
+            tf.keras.layers.Conv2D,
+            tf.keras.layers.Dense,
+            tf.keras.layers.DepthwiseConv2D,
+            tf.keras.layers.Conv1D,
+            tf.keras.layers.Conv3D,
+        ),
+    )
 
 
 def layer_bits(layer) -> tuple[int, int, int]:
@@ -88,10 +95,18 @@ def layer_macs(layer) -> LayerMacs:
     else:
         kind = "binary_weight" if kernel_bits == 1 else "float"
         binary, floating = 0, macs
-    return LayerMacs(name=layer.name, class_name=type(layer).__name__, kind=kind,
-                     input_bits=input_bits, kernel_bits=kernel_bits, binary_terms=terms,
-                     macs=macs * terms, binary_macs=binary, float_macs=floating,
-                     params=int(np.prod(kernel_shape)) if kernel_shape else 0)
+    return LayerMacs(
+        name=layer.name,
+        class_name=type(layer).__name__,
+        kind=kind,
+        input_bits=input_bits,
+        kernel_bits=kernel_bits,
+        binary_terms=terms,
+        macs=macs * terms,
+        binary_macs=binary,
+        float_macs=floating,
+        params=int(np.prod(kernel_shape)) if kernel_shape else 0,
+    )
 
 
 def iter_layers(model):
@@ -109,6 +124,10 @@ def model_macs(model) -> dict:
     binary = sum(layer.binary_macs for layer in layers)
     floating = sum(layer.float_macs for layer in layers)
     total = binary + floating
-    return {"layers": [layer.as_dict() for layer in layers], "binary_macs": binary,
-            "float_macs": floating, "total_macs": total,
-            "binary_fraction": binary / total if total else 0.0}
+    return {
+        "layers": [layer.as_dict() for layer in layers],
+        "binary_macs": binary,
+        "float_macs": floating,
+        "total_macs": total,
+        "binary_fraction": binary / total if total else 0.0,
+    }

@@ -33,24 +33,31 @@ def format_table(report: dict) -> str:
         f"binary MACs       {report['macs']['binary_fraction']:.1%} run on binary kernels "
         f"({report['macs']['binary_macs']:,} binary / {report['macs']['float_macs']:,} float "
         "per image)",
-        "ops               " + ", ".join(f"{name} x{count}" for name, count in
-                                         report["op_histogram"].items()),
+        "ops               "
+        + ", ".join(f"{name} x{count}" for name, count in report["op_histogram"].items()),
     ]
     if agreement:
-        lines.append(f"Keras vs TFLite   top-1 agreement {agreement['top1_agreement']:.2%}, max abs "
-                     f"diff {agreement['max_abs_diff']:.2e} on {agreement['n']} "
-                     f"{agreement.get('data', 'images')}")
+        lines.append(
+            f"Keras vs TFLite   top-1 agreement {agreement['top1_agreement']:.2%}, max abs "
+            f"diff {agreement['max_abs_diff']:.2e} on {agreement['n']} "
+            f"{agreement.get('data', 'images')}"
+        )
     if "original_model_top1_agreement" in agreement:
-        lines.append(f"vs original Keras top-1 agreement {agreement['original_model_top1_agreement']:.2%}"
-                     " (before int8 quantization-aware wrapping)")
+        lines.append(
+            f"vs original Keras top-1 agreement {agreement['original_model_top1_agreement']:.2%}"
+            " (before int8 quantization-aware wrapping)"
+        )
     accuracy = report.get("accuracy")
     if accuracy:
-        lines.append(f"accuracy          Keras {accuracy['keras']:.2%}, TFLite "
-                     f"{accuracy['tflite']:.2%} on {accuracy['n']} images")
+        lines.append(
+            f"accuracy          Keras {accuracy['keras']:.2%}, TFLite "
+            f"{accuracy['tflite']:.2%} on {accuracy['n']} images"
+        )
     int8 = report.get("int8")
     if int8 and int8.get("qat_epochs"):
-        lines.append(f"QAT fine-tuning   {int8['qat_epochs']} epoch(s) on {int8['qat_images']} "
-                     "images")
+        lines.append(
+            f"QAT fine-tuning   {int8['qat_epochs']} epoch(s) on {int8['qat_images']} images"
+        )
     for layer in report.get("float_layers", []):
         lines.append(f"stays float       {layer['layer']}: {layer['reason']}")
     for warning in report.get("warnings", []):

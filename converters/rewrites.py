@@ -69,12 +69,18 @@ def split_large_binary_convs(model, log: list):
         outputs = []
         for index, part in enumerate(channels):
             layer = old.__class__.from_config(
-                {**config, "name": f"{old.name}_part{index}", "filters": len(part)})
+                {**config, "name": f"{old.name}_part{index}", "filters": len(part)}
+            )
             outputs.append(layer(inputs))
             layer.set_weights([weights[0][..., part]] + [w[part] for w in weights[1:]])
-        log.append({"layer": old.name, "rewrite": "split_large_binary_convs",
-                    "detail": f"{int(np.prod(old.kernel.shape)):,} weights -> "
-                              f"{len(channels)} parts of {len(channels[0])} output channels"})
+        log.append(
+            {
+                "layer": old.name,
+                "rewrite": "split_large_binary_convs",
+                "detail": f"{int(np.prod(old.kernel.shape)):,} weights -> "
+                f"{len(channels)} parts of {len(channels[0])} output channels",
+            }
+        )
         return tf.keras.layers.Concatenate(name=f"{old.name}_concat")(outputs)
 
     return rebuild(model, dict.fromkeys(plans, split))
@@ -113,11 +119,27 @@ def _dense_as_conv_class():
 
 def _dense_as_conv(layer):
     config = layer.get_config()
-    conv_config = {key: config[key] for key in (
-        "name", "trainable", "dtype", "activation", "use_bias", "kernel_initializer",
-        "bias_initializer", "kernel_regularizer", "bias_regularizer", "activity_regularizer",
-        "kernel_constraint", "bias_constraint", "input_quantizer", "kernel_quantizer",
-        "metrics") if key in config}
+    conv_config = {
+        key: config[key]
+        for key in (
+            "name",
+            "trainable",
+            "dtype",
+            "activation",
+            "use_bias",
+            "kernel_initializer",
+            "bias_initializer",
+            "kernel_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+            "input_quantizer",
+            "kernel_quantizer",
+            "metrics",
+        )
+        if key in config
+    }
     conv_config.update(filters=config["units"], kernel_size=1, padding="valid")
     return _dense_as_conv_class().from_config(conv_config)
 
@@ -137,14 +159,27 @@ def rewrite_model(model, *, dense_to_conv: bool = True):
     def clone(layer):
         new_name = layer.name
         if layer.name.startswith("quant_"):
-            new_name = "bin_" + layer.name[len("quant_"):]
-            log.append({"layer": layer.name, "rewrite": "unique_names",
-                        "detail": f"renamed to {new_name} (tfmot's quant_ prefix)"})
-        if dense_to_conv and isinstance(layer, lq.layers.QuantDense) \
-                and layer_bits(layer)[:2] == (1, 1):
+            new_name = "bin_" + layer.name[len("quant_") :]
+            log.append(
+                {
+                    "layer": layer.name,
+                    "rewrite": "unique_names",
+                    "detail": f"renamed to {new_name} (tfmot's quant_ prefix)",
+                }
+            )
+        if (
+            dense_to_conv
+            and isinstance(layer, lq.layers.QuantDense)
+            and layer_bits(layer)[:2] == (1, 1)
+        ):
             new = _dense_as_conv(layer)
-            log.append({"layer": layer.name, "rewrite": "dense_to_conv",
-                        "detail": f"QuantDense({layer.units}) -> 1x1 QuantConv2D"})
+            log.append(
+                {
+                    "layer": layer.name,
+                    "rewrite": "dense_to_conv",
+                    "detail": f"QuantDense({layer.units}) -> 1x1 QuantConv2D",
+                }
+            )
         else:
             new = layer.__class__.from_config(layer.get_config())
         if new_name != layer.name:
@@ -174,8 +209,11 @@ def _needs_rewrite(model, dense_to_conv) -> bool:
     for layer in model.layers:
         if layer.name.startswith("quant_"):
             return True
-        if dense_to_conv and isinstance(layer, lq.layers.QuantDense) \
-                and layer_bits(layer)[:2] == (1, 1):
+        if (
+            dense_to_conv
+            and isinstance(layer, lq.layers.QuantDense)
+            and layer_bits(layer)[:2] == (1, 1)
+        ):
             return True
     return False
 
@@ -189,9 +227,13 @@ def check_fast_path(model, log: list) -> list:
         input_bits, kernel_bits, _ = layer_bits(layer)
         kind = type(layer).__name__
         if kind in ("XnorConv2D", "HorqConv2D"):
-            log.append({"layer": layer.name, "rewrite": "scales_after_conv",
-                        "detail": f"{kind} applies its input-dependent scale "
-                                  "after the binary conv"})
+            log.append(
+                {
+                    "layer": layer.name,
+                    "rewrite": "scales_after_conv",
+                    "detail": f"{kind} applies its input-dependent scale after the binary conv",
+                }
+            )
         if (input_bits, kernel_bits) != (1, 1):
             continue
         kernel = getattr(layer, "kernel", None)
@@ -202,13 +244,20 @@ def check_fast_path(model, log: list) -> list:
         problems = []
         if channels % BITPACK_WIDTH:
             waste = 1 - channels / (BITPACK_WIDTH * int(np.ceil(channels / BITPACK_WIDTH)))
-            problems.append(f"{channels} input channels{' per group' if groups > 1 else ''} "
-                            f"is not a multiple of {BITPACK_WIDTH} ({waste:.0%} of the packed "
-                            "bits are padding)")
-        if getattr(layer, "padding", "valid") == "same" and \
-                float(getattr(layer, "pad_values", 0.0)) != 1.0 and max(kernel.shape[:2]) > 1:
-            problems.append('padding="same" with pad_values=0 needs LCE\'s slower '
-                            "zero-padding correction; use pad_values=1.0")
+            problems.append(
+                f"{channels} input channels{' per group' if groups > 1 else ''} "
+                f"is not a multiple of {BITPACK_WIDTH} ({waste:.0%} of the packed "
+                "bits are padding)"
+            )
+        if (
+            getattr(layer, "padding", "valid") == "same"
+            and float(getattr(layer, "pad_values", 0.0)) != 1.0
+            and max(kernel.shape[:2]) > 1
+        ):
+            problems.append(
+                'padding="same" with pad_values=0 needs LCE\'s slower '
+                "zero-padding correction; use pad_values=1.0"
+            )
         for problem in problems:
             message = f"layer {layer.name!r} misses LCE's fast path: {problem}"
             messages.append(message)

@@ -59,8 +59,11 @@ __all__ = [
     "runtime_choices",
 ]
 
-LCE_KERNEL_OPTIONS = {"use_reference_bconv": False, "use_indirect_bgemm": True,
-                      "use_xnnpack": False}
+LCE_KERNEL_OPTIONS = {
+    "use_reference_bconv": False,
+    "use_indirect_bgemm": True,
+    "use_xnnpack": False,
+}
 AUTO = "auto"
 
 
@@ -71,8 +74,10 @@ def check_input(x: Any, input_shape: Iterable[int]) -> np.ndarray:
     if x.ndim == len(expected):
         x = x[None]
     if x.ndim != len(expected) + 1 or tuple(x.shape[1:]) != expected:
-        raise InvalidInputError(f"input of shape {tuple(x.shape)} does not match the model's "
-                                f"input (N, {', '.join(map(str, expected))})")
+        raise InvalidInputError(
+            f"input of shape {tuple(x.shape)} does not match the model's "
+            f"input (N, {', '.join(map(str, expected))})"
+        )
     if x.dtype.kind not in "fiu":
         raise InvalidInputError(f"input dtype {x.dtype} is not numeric")
     x = x.astype(np.float32, copy=False)
@@ -90,20 +95,30 @@ class Runner:
 
     requires: tuple[str, ...] = ()
 
-    def __init__(self, data: bytes, info: FlatbufferInfo, *, runtime: str,
-                 num_threads: int = 1, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        info: FlatbufferInfo,
+        *,
+        runtime: str,
+        num_threads: int = 1,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.info = info
         self.runtime = runtime
         self.num_threads = int(num_threads)
         inputs = info.input_tensors
         if len(inputs) != 1 or len(info.output_tensors) != 1:
-            raise UnsupportedModelError("only models with one input and one output are "
-                                        f"supported (this one has {len(inputs)} and "
-                                        f"{len(info.output_tensors)})")
+            raise UnsupportedModelError(
+                "only models with one input and one output are "
+                f"supported (this one has {len(inputs)} and "
+                f"{len(info.output_tensors)})"
+            )
         if inputs[0].type != "FLOAT32" or info.output_tensors[0].type != "FLOAT32":
             raise UnsupportedModelError(
                 f"the model's input/output are {inputs[0].type}/{info.output_tensors[0].type};"
-                " bnnkit runners expect float32 (convert with bnnkit's targets)")
+                " bnnkit runners expect float32 (convert with bnnkit's targets)"
+            )
         self.input_shape = tuple(inputs[0].shape)
         self.options: dict[str, Any] = {"num_threads": self.num_threads}
 
@@ -117,7 +132,7 @@ class Runner:
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
         x = check_input(x, self.input_shape)
-        outputs = [self._predict(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        outputs = [self._predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
@@ -129,16 +144,27 @@ class LceRunner(Runner):
 
     requires = ("larq_compute_engine",)
 
-    def __init__(self, data: bytes, info: FlatbufferInfo, *, runtime: str,
-                 num_threads: int = 1, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        info: FlatbufferInfo,
+        *,
+        runtime: str,
+        num_threads: int = 1,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(data, info, runtime=runtime, num_threads=num_threads)
         from converters._trial import load_lite_interpreter
 
         kernel_options = {**LCE_KERNEL_OPTIONS, **(options or {})}
         self.options.update(kernel_options)
         self._interpreter = load_lite_interpreter()(
-            data, self.num_threads, bool(kernel_options["use_reference_bconv"]),
-            bool(kernel_options["use_indirect_bgemm"]), bool(kernel_options["use_xnnpack"]))
+            data,
+            self.num_threads,
+            bool(kernel_options["use_reference_bconv"]),
+            bool(kernel_options["use_indirect_bgemm"]),
+            bool(kernel_options["use_xnnpack"]),
+        )
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -151,18 +177,27 @@ class LceRunner(Runner):
         return None
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.asarray(self._interpreter.predict([x[i:i + 1]])[0])
-                               for i in range(len(x))])
+        return np.concatenate(
+            [np.asarray(self._interpreter.predict([x[i : i + 1]])[0]) for i in range(len(x))]
+        )
 
 
 class _StockRunner(Runner):
     """A stock TFLite interpreter (``tf.lite`` or ``ai_edge_litert``): builtin ops only."""
 
-    def __init__(self, data: bytes, info: FlatbufferInfo, *, runtime: str,
-                 num_threads: int = 1, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        info: FlatbufferInfo,
+        *,
+        runtime: str,
+        num_threads: int = 1,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(data, info, runtime=runtime, num_threads=num_threads)
-        self._interpreter = self._interpreter_class()(model_content=data,
-                                                      num_threads=self.num_threads)
+        self._interpreter = self._interpreter_class()(
+            model_content=data, num_threads=self.num_threads
+        )
         self._batch: int | None = None
 
     @staticmethod
@@ -240,8 +275,14 @@ class Runtime:
         """Whether it has every one of ``custom_ops``."""
         return set(custom_ops) <= self.custom_ops
 
-    def open(self, data: bytes, info: FlatbufferInfo, *, num_threads: int = 1,
-             options: Mapping[str, Any] | None = None) -> Runner:
+    def open(
+        self,
+        data: bytes,
+        info: FlatbufferInfo,
+        *,
+        num_threads: int = 1,
+        options: Mapping[str, Any] | None = None,
+    ) -> Runner:
         """Load checked model ``data`` (``info`` from :func:`converters.guard.guard_model`).
 
         # Raises
@@ -250,29 +291,49 @@ class Runtime:
         """
         missing = sorted(set(info.custom_ops) - self.custom_ops)
         if missing:
-            capable = [f"{r.name!r} ({r.description})" for r in RUNTIMES
-                       if r.can_run(info.custom_ops)]
-            hint = (f" Run it on runtime {' or '.join(capable)}, or 'auto'; or convert it "
-                    "with `--target litert` for a stock runtime." if capable else "")
+            capable = [
+                f"{r.name!r} ({r.description})" for r in RUNTIMES if r.can_run(info.custom_ops)
+            ]
+            hint = (
+                f" Run it on runtime {' or '.join(capable)}, or 'auto'; or convert it "
+                "with `--target litert` for a stock runtime."
+                if capable
+                else ""
+            )
             raise UnsupportedModelError(
                 f"the model uses custom ops {', '.join(missing)} that the {self.name!r} "
-                f"runtime does not have.{hint}")
+                f"runtime does not have.{hint}"
+            )
         reason = self.unavailable_reason()
         if reason is not None:
             raise UnsupportedModelError(f"runtime {self.name!r} is not available here: {reason}")
-        return self.runner_class()(data, info, runtime=self.name, num_threads=num_threads,
-                                   options=options)
+        return self.runner_class()(
+            data, info, runtime=self.name, num_threads=num_threads, options=options
+        )
 
 
 #: Every runtime, in the order ``auto`` prefers them.
-RUNTIMES: Registry[Runtime] = Registry("runtime", [
-    Runtime("tflite", "TensorFlow's tf.lite.Interpreter (builtin ops)",
-            "converters.runtime:TfLiteRunner"),
-    Runtime("litert", "the ai-edge-litert interpreter (builtin ops, no TensorFlow)",
-            "converters.runtime:LiteRtRunner"),
-    Runtime("lce", "the LCE interpreter (builtin ops and Larq Compute Engine's binary ops)",
-            "converters.runtime:LceRunner", custom_ops=frozenset(LCE_CUSTOM_OPS)),
-])
+RUNTIMES: Registry[Runtime] = Registry(
+    "runtime",
+    [
+        Runtime(
+            "tflite",
+            "TensorFlow's tf.lite.Interpreter (builtin ops)",
+            "converters.runtime:TfLiteRunner",
+        ),
+        Runtime(
+            "litert",
+            "the ai-edge-litert interpreter (builtin ops, no TensorFlow)",
+            "converters.runtime:LiteRtRunner",
+        ),
+        Runtime(
+            "lce",
+            "the LCE interpreter (builtin ops and Larq Compute Engine's binary ops)",
+            "converters.runtime:LceRunner",
+            custom_ops=frozenset(LCE_CUSTOM_OPS),
+        ),
+    ],
+)
 
 
 def runtime_choices() -> tuple[str, ...]:
@@ -280,8 +341,7 @@ def runtime_choices() -> tuple[str, ...]:
     return (AUTO, *RUNTIMES.names())
 
 
-def choose_runtime(custom_ops: Iterable[str],
-                   runtimes: Registry[Runtime] | None = None) -> Runtime:
+def choose_runtime(custom_ops: Iterable[str], runtimes: Registry[Runtime] | None = None) -> Runtime:
     """``auto``: the first runtime, in registry order, available here with all ``custom_ops``.
 
     # Raises
@@ -298,15 +358,22 @@ def choose_runtime(custom_ops: Iterable[str],
         if reason is None:
             return runtime
         reasons.append(f"{runtime.name}: {reason}")
-    raise UnsupportedModelError(f"no runtime available here can run this model "
-                                f"(custom ops: {', '.join(custom_ops) or 'none'}): "
-                                f"{'; '.join(reasons)}")
+    raise UnsupportedModelError(
+        f"no runtime available here can run this model "
+        f"(custom ops: {', '.join(custom_ops) or 'none'}): "
+        f"{'; '.join(reasons)}"
+    )
 
 
-def open_runner(model: str | Path | bytes, *, runtime: str = AUTO, num_threads: int = 1,
-                expected_sha256: str | None = None,
-                kernel_options: Mapping[str, Any] | None = None,
-                trial: bool = True) -> Runner:
+def open_runner(
+    model: str | Path | bytes,
+    *,
+    runtime: str = AUTO,
+    num_threads: int = 1,
+    expected_sha256: str | None = None,
+    kernel_options: Mapping[str, Any] | None = None,
+    trial: bool = True,
+) -> Runner:
     """Guard a model, then load it in the right interpreter.
 
     # Arguments

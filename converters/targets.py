@@ -74,8 +74,7 @@ def _quiet():
 def _conversion_failed(target, error):
     message = str(error).strip().splitlines()
     detail = message[-1][:400] if message else type(error).__name__
-    return UnsupportedModelError(f"the {target} converter could not convert this model: "
-                                 f"{detail}")
+    return UnsupportedModelError(f"the {target} converter could not convert this model: {detail}")
 
 
 def convert_lce(model) -> bytes:
@@ -113,8 +112,10 @@ def convert_litert(model) -> bytes:
         raise _conversion_failed("litert", error) from error
     custom = read_flatbuffer(data).custom_ops
     if custom:
-        raise UnsupportedModelError(f"the litert conversion produced custom ops "
-                                    f"{', '.join(custom)}; it must use builtin ops only")
+        raise UnsupportedModelError(
+            f"the litert conversion produced custom ops "
+            f"{', '.join(custom)}; it must use builtin ops only"
+        )
     return data
 
 
@@ -131,19 +132,24 @@ def _annotate_real_layers(model):
     for layer in model.layers:  # eagerly, before cloning builds a graph
         if _binary_weight_as_plain_layer(layer) is not None:
             constant_kernels[layer.name] = np.asarray(
-                layer.kernel_quantizer(tf.convert_to_tensor(layer.kernel)))
+                layer.kernel_quantizer(tf.convert_to_tensor(layer.kernel))
+            )
 
     def annotate(layer):
-        replacement = _binary_weight_as_plain_layer(layer) \
-            if layer.name in constant_kernels else None
+        replacement = (
+            _binary_weight_as_plain_layer(layer) if layer.name in constant_kernels else None
+        )
         if replacement is not None:
             annotated.append(layer.name)
             clones[layer.name] = replacement
             return tfmot.quantization.keras.quantize_annotate_layer(replacement)
         clone = layer.__class__.from_config(layer.get_config())
-        if is_linear_layer(layer) and layer_bits(layer)[:2] == (32, 32) \
-                and type(layer) in (tf.keras.layers.Conv2D, tf.keras.layers.Dense,
-                                    tf.keras.layers.DepthwiseConv2D):
+        if (
+            is_linear_layer(layer)
+            and layer_bits(layer)[:2] == (32, 32)
+            and type(layer)
+            in (tf.keras.layers.Conv2D, tf.keras.layers.Dense, tf.keras.layers.DepthwiseConv2D)
+        ):
             annotated.append(layer.name)
             clones[layer.name] = clone
             return tfmot.quantization.keras.quantize_annotate_layer(clone)
@@ -174,20 +180,33 @@ def _binary_weight_as_plain_layer(layer):
         return None
     if layer_bits(layer)[:2] != (32, 1) or layer.input_quantizer is not None:
         return None
-    if isinstance(layer, lq.layers.QuantConv2D) and layer.padding == "same" \
-            and float(layer.pad_values) != 0.0:
+    if (
+        isinstance(layer, lq.layers.QuantConv2D)
+        and layer.padding == "same"
+        and float(layer.pad_values) != 0.0
+    ):
         return None
     config = layer.get_config()
     for key in ("input_quantizer", "kernel_quantizer", "pad_values", "metrics"):
         config.pop(key, None)
-    cls = tf.keras.layers.Conv2D if isinstance(layer, lq.layers.QuantConv2D) \
+    cls = (
+        tf.keras.layers.Conv2D
+        if isinstance(layer, lq.layers.QuantConv2D)
         else tf.keras.layers.Dense
+    )
     config["kernel_constraint"] = None
     return cls.from_config(config)
 
 
-def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
-                 learning_rate: float = 1e-4, batch_size: int = 64):
+def prepare_int8(
+    model,
+    calibration_x,
+    *,
+    qat_data=None,
+    qat_epochs: int = 0,
+    learning_rate: float = 1e-4,
+    batch_size: int = 64,
+):
     """Return ``(qat_model, info)``: the QAT model the ``int8`` target converts.
 
     # Arguments
@@ -203,8 +222,9 @@ def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
 
     annotated_model, annotated = _annotate_real_layers(model)
     if not annotated:
-        raise UnsupportedModelError("the int8 target found no real-valued Conv2D/Dense layer "
-                                    "to quantize; use --target lce")
+        raise UnsupportedModelError(
+            "the int8 target found no real-valued Conv2D/Dense layer to quantize; use --target lce"
+        )
     try:
         with tfmot.quantization.keras.quantize_scope(custom_objects()):
             qat_model = tfmot.quantization.keras.quantize_apply(annotated_model)
@@ -218,16 +238,27 @@ def prepare_int8(model, calibration_x, *, qat_data=None, qat_epochs: int = 0,
     # quantizers read them from the kernels only then; BN is frozen above).
     qat_model(calibration_x[:batch_size], training=True)
     calibrated = calibrate_ranges(qat_model, model, calibration_x, batch_size=batch_size)
-    info = {"annotated_layers": annotated, "calibration_images": len(calibration_x),
-            "calibrated_ranges": calibrated, "qat_epochs": 0}
+    info = {
+        "annotated_layers": annotated,
+        "calibration_images": len(calibration_x),
+        "calibrated_ranges": calibrated,
+        "qat_epochs": 0,
+    }
     if qat_epochs and qat_data is not None:
         x, y = qat_data
-        qat_model.compile(tf.keras.optimizers.Adam(learning_rate),
-                          "sparse_categorical_crossentropy", metrics=["accuracy"])
-        qat_model.fit(np.asarray(x, np.float32), np.asarray(y), batch_size=batch_size,
-                      epochs=int(qat_epochs), verbose=0)
-        info.update(qat_epochs=int(qat_epochs), qat_images=len(x),
-                    qat_learning_rate=learning_rate)
+        qat_model.compile(
+            tf.keras.optimizers.Adam(learning_rate),
+            "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        qat_model.fit(
+            np.asarray(x, np.float32),
+            np.asarray(y),
+            batch_size=batch_size,
+            epochs=int(qat_epochs),
+            verbose=0,
+        )
+        info.update(qat_epochs=int(qat_epochs), qat_images=len(x), qat_learning_rate=learning_rate)
     return qat_model, info
 
 
@@ -255,21 +286,26 @@ def calibrate_ranges(qat_model, float_model, x, *, batch_size: int = 64) -> dict
     for layer in qat_model.layers:
         kind = type(layer).__name__
         if kind == "QuantizeLayer":
-            low, high = _range_variables(layer, {"min": "quantize_layer_min",
-                                                 "max": "quantize_layer_max"})
+            low, high = _range_variables(
+                layer, {"min": "quantize_layer_min", "max": "quantize_layer_max"}
+            )
             values = x
         elif kind.startswith("QuantizeWrapper"):
-            low, high = _range_variables(layer, {"min": "post_activation_min",
-                                                 "max": "post_activation_max"})
+            low, high = _range_variables(
+                layer, {"min": "post_activation_min", "max": "post_activation_max"}
+            )
             if low is None:  # wrapped activations (tfmot adds them after quantized layers)
                 low, high = _range_variables(layer, {"min": "output_min", "max": "output_max"})
-            name = layer.name[len("quant_"):] if layer.name.startswith("quant_") else layer.name
+            name = layer.name[len("quant_") :] if layer.name.startswith("quant_") else layer.name
             if low is None or high is None or name not in [m.name for m in float_model.layers]:
                 continue
             probe = tf.keras.Model(float_model.inputs, float_model.get_layer(name).output)
-            values = np.concatenate([np.asarray(probe(x[start:start + batch_size],
-                                                      training=False))
-                                     for start in range(0, len(x), batch_size)])
+            values = np.concatenate(
+                [
+                    np.asarray(probe(x[start : start + batch_size], training=False))
+                    for start in range(0, len(x), batch_size)
+                ]
+            )
         else:
             continue
         if low is None or high is None:
@@ -356,8 +392,9 @@ def _lce(model: Any, inputs: ConverterInputs) -> Converted:
 
 
 def _int8(model: Any, inputs: ConverterInputs) -> Converted:
-    qat_model, details = prepare_int8(model, inputs.calibration_x, qat_data=inputs.qat_data,
-                                      qat_epochs=inputs.qat_epochs)
+    qat_model, details = prepare_int8(
+        model, inputs.calibration_x, qat_data=inputs.qat_data, qat_epochs=inputs.qat_epochs
+    )
     return Converted(qat_model, convert_lce(qat_model), details)
 
 
@@ -368,18 +405,44 @@ def _litert(model: Any, inputs: ConverterInputs) -> Converted:
 _INT8_BINARY_WEIGHTS = "an int8 conv (its +-alpha weights are exact in int8)"
 
 #: Every conversion target; the first is the default.
-TARGETS: Registry[Target] = Registry("target", [
-    Target("lce", "LCE binary kernels; real-valued layers in float32", _lce, runtime="lce",
-           binary_kernels=True, android_flavor="lce",
-           wording=LayerWording("", "a float32 conv", binary_weight_bytes=4)),
-    Target("int8", "LCE binary kernels; real-valued layers in int8", _int8, runtime="lce",
-           binary_kernels=True, android_flavor="lce",
-           fine_tunes=True,
-           wording=LayerWording(": int8 weights and activations", _INT8_BINARY_WEIGHTS,
-                                binary_weight_bytes=1)),
-    Target("litert", "stock TFLite builtin ops only, int8 weights", _litert,
-           runtime="tflite", binary_kernels=False, android_flavor="litert",
-           wording=LayerWording(": int8 weights", _INT8_BINARY_WEIGHTS, binary_weight_bytes=1,
-                                binary_layer="stock TFLite has no binary kernels: runs as "
-                                             "CONV_2D with its +-1 weights stored as int8")),
-])
+TARGETS: Registry[Target] = Registry(
+    "target",
+    [
+        Target(
+            "lce",
+            "LCE binary kernels; real-valued layers in float32",
+            _lce,
+            runtime="lce",
+            binary_kernels=True,
+            android_flavor="lce",
+            wording=LayerWording("", "a float32 conv", binary_weight_bytes=4),
+        ),
+        Target(
+            "int8",
+            "LCE binary kernels; real-valued layers in int8",
+            _int8,
+            runtime="lce",
+            binary_kernels=True,
+            android_flavor="lce",
+            fine_tunes=True,
+            wording=LayerWording(
+                ": int8 weights and activations", _INT8_BINARY_WEIGHTS, binary_weight_bytes=1
+            ),
+        ),
+        Target(
+            "litert",
+            "stock TFLite builtin ops only, int8 weights",
+            _litert,
+            runtime="tflite",
+            binary_kernels=False,
+            android_flavor="litert",
+            wording=LayerWording(
+                ": int8 weights",
+                _INT8_BINARY_WEIGHTS,
+                binary_weight_bytes=1,
+                binary_layer="stock TFLite has no binary kernels: runs as "
+                "CONV_2D with its +-1 weights stored as int8",
+            ),
+        ),
+    ],
+)

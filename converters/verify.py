@@ -25,8 +25,15 @@ def _runner(model_or_runner, **options) -> Runner:
     return open_runner(model_or_runner, **options)
 
 
-def compare_keras_tflite(keras_model, tflite_model, x, *, batch_size: int = 256,
-                         runtime: str = "auto", num_threads: int = 1) -> dict:
+def compare_keras_tflite(
+    keras_model,
+    tflite_model,
+    x,
+    *,
+    batch_size: int = 256,
+    runtime: str = "auto",
+    num_threads: int = 1,
+) -> dict:
     """Top-1 agreement and max abs difference between Keras and TFLite outputs on ``x``.
 
     # Arguments
@@ -44,13 +51,19 @@ def compare_keras_tflite(keras_model, tflite_model, x, *, batch_size: int = 256,
     expected = np.asarray(keras_model.predict(x, batch_size=batch_size, verbose=0))
     actual = runner.predict(x, batch_size=batch_size)
     diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
-    return {"top1_agreement": float(np.mean(expected.argmax(-1) == actual.argmax(-1))),
-            "max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
-            "n": len(x), "runtime": runner.runtime, "options": dict(runner.options)}
+    return {
+        "top1_agreement": float(np.mean(expected.argmax(-1) == actual.argmax(-1))),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "n": len(x),
+        "runtime": runner.runtime,
+        "options": dict(runner.options),
+    }
 
 
-def evaluate_tflite(tflite_model, x, y, *, num_threads: int = 1, batch_size: int = 256,
-                    runtime: str = "auto") -> dict:
+def evaluate_tflite(
+    tflite_model, x, y, *, num_threads: int = 1, batch_size: int = 256, runtime: str = "auto"
+) -> dict:
     """Top-1 accuracy of a ``.tflite`` on ``(x, y)`` (x: float32 NHWC, y: int labels).
 
     # Returns
@@ -65,6 +78,11 @@ def evaluate_tflite(tflite_model, x, y, *, num_threads: int = 1, batch_size: int
     start = time.perf_counter()
     outputs = runner.predict(x, batch_size=batch_size)
     seconds = time.perf_counter() - start
-    return {"accuracy": float(np.mean(outputs.argmax(-1) == y)), "n": len(y),
-            "runtime": runner.runtime, "options": dict(runner.options),
-            "seconds": seconds, "ms_per_image": 1000 * seconds / len(y)}
+    return {
+        "accuracy": float(np.mean(outputs.argmax(-1) == y)),
+        "n": len(y),
+        "runtime": runner.runtime,
+        "options": dict(runner.options),
+        "seconds": seconds,
+        "ms_per_image": 1000 * seconds / len(y),
+    }

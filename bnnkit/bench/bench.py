@@ -46,8 +46,11 @@ def _conversions(work: Path, methods, nice: int, log) -> dict:
         key = f"{method}-{target}"
         log(f"converting {key} in a child process")
         try:
-            results[key] = run_worker(["convert", "--method", method, "--target", target,
-                                       "--out", str(work / key)], nice=nice, timeout=900)
+            results[key] = run_worker(
+                ["convert", "--method", method, "--target", target, "--out", str(work / key)],
+                nice=nice,
+                timeout=900,
+            )
         except Exception as error:  # recorded, not fatal: the bench reports what it could
             results[key] = {"error": str(error)}
     return results
@@ -63,22 +66,39 @@ def _layer_models(work: Path, log) -> list[dict]:
     from bnnkit.models import build_model
     from converters.targets import convert_float, convert_lce
 
-    rows = [r for r in layer_table(build_model("lenet", "bnn", (28, 28, 1), 10))
-            if r["kind"] == "binary"]
+    rows = [
+        r
+        for r in layer_table(build_model("lenet", "bnn", (28, 28, 1), 10))
+        if r["kind"] == "binary"
+    ]
     out = []
     for row in rows:
         shape, kernel = tuple(row["input_shape"]), tuple(row["kernel"])
         inputs = tf.keras.Input(shape)
-        float_model = tf.keras.Model(inputs, tf.keras.layers.Conv2D(
-            row["filters"], kernel, padding=row["padding"], use_bias=False)(inputs))
+        float_model = tf.keras.Model(
+            inputs,
+            tf.keras.layers.Conv2D(row["filters"], kernel, padding=row["padding"], use_bias=False)(
+                inputs
+            ),
+        )
         inputs = tf.keras.Input(shape)
-        binary_model = tf.keras.Model(inputs, lq.layers.QuantConv2D(
-            row["filters"], kernel, padding=row["padding"], use_bias=False,
-            pad_values=1.0 if row["padding"] == "same" else 0.0,
-            input_quantizer="ste_sign", kernel_quantizer="ste_sign")(inputs))
+        binary_model = tf.keras.Model(
+            inputs,
+            lq.layers.QuantConv2D(
+                row["filters"],
+                kernel,
+                padding=row["padding"],
+                use_bias=False,
+                pad_values=1.0 if row["padding"] == "same" else 0.0,
+                input_quantizer="ste_sign",
+                kernel_quantizer="ste_sign",
+            )(inputs),
+        )
         paths = {}
-        for kind, model, fn in (("float", float_model, convert_float),
-                                ("binary", binary_model, convert_lce)):
+        for kind, model, fn in (
+            ("float", float_model, convert_float),
+            ("binary", binary_model, convert_lce),
+        ):
             path = work / f"layer-{row['layer']}-{kind}.tflite"
             path.write_bytes(fn(model))
             paths[kind] = str(path)
@@ -95,8 +115,7 @@ def _latency(conversions: dict, layers: list[dict], threads, rounds, invocations
         if "float-float" in ok:
             configs.append(Config(base, ok["float-float"]["path"], "tflite", t))
             name = f"float/lce-interp-xnnpack/t{t}"
-            configs.append(Config(name, ok["float-float"]["path"], "lce", t,
-                                  {"use_xnnpack": True}))
+            configs.append(Config(name, ok["float-float"]["path"], "lce", t, {"use_xnnpack": True}))
             baseline[name] = base
         for key, entry in ok.items():
             method, target = key.rsplit("-", 1)
@@ -113,25 +132,33 @@ def _latency(conversions: dict, layers: list[dict], threads, rounds, invocations
                 baseline[name] = base
             else:
                 name = f"{method}/{target}/indirect_bgemm/t{t}"
-                configs.append(Config(name, entry["path"], "lce", t,
-                                      {"use_indirect_bgemm": True}))
+                configs.append(Config(name, entry["path"], "lce", t, {"use_indirect_bgemm": True}))
                 baseline[name] = base
     for row in layers:
         fname = f"layer:{row['layer']}/float-xnnpack/t1"
         configs.append(Config(fname, row["paths"]["float"], "lce", 1, {"use_xnnpack": True}))
         for variant in ("default", "indirect_bgemm"):
             name = f"layer:{row['layer']}/binary-lce/{variant}/t1"
-            configs.append(Config(name, row["paths"]["binary"], "lce", 1,
-                                  LCE_KERNEL_VARIANTS[variant]))
+            configs.append(
+                Config(name, row["paths"]["binary"], "lce", 1, LCE_KERNEL_VARIANTS[variant])
+            )
             baseline[name] = fname
     if not any(c.name in baseline.values() for c in configs):
         baseline = {k: v for k, v in baseline.items() if any(c.name == v for c in configs)}
-    return measure_latency(configs, rounds=rounds, invocations=invocations,
-                           baseline=baseline, log=log)
+    return measure_latency(
+        configs, rounds=rounds, invocations=invocations, baseline=baseline, log=log
+    )
 
 
-def training_throughput(methods, *, batch_size: int = 64, steps: int = 5, rounds: int = 3,
-                        baseline: str = "bnn", log=print) -> dict:
+def training_throughput(
+    methods,
+    *,
+    batch_size: int = 64,
+    steps: int = 5,
+    rounds: int = 3,
+    baseline: str = "bnn",
+    log=print,
+) -> dict:
     """Training images/s of each method's LeNet (``train_on_batch``), interleaved rounds.
 
     The ratio is images/s of the method over images/s of the plain ``ste_sign`` BNN of the
@@ -173,12 +200,18 @@ def training_throughput(methods, *, batch_size: int = 64, steps: int = 5, rounds
         entry = {"images_per_s": summarize(values), "ratio_vs_" + baseline: None}
         if baseline in per_round:
             entry["ratio_vs_" + baseline] = summarize(
-                [v / b for v, b in zip(values, per_round[baseline], strict=False)])
+                [v / b for v, b in zip(values, per_round[baseline], strict=False)]
+            )
         result[method] = entry
     for method, error in errors.items():
         result[method] = {"error": error}
-    return {"batch_size": batch_size, "steps_per_round": steps, "rounds": rounds,
-            "baseline": baseline, "methods": result}
+    return {
+        "batch_size": batch_size,
+        "steps_per_round": steps,
+        "rounds": rounds,
+        "baseline": baseline,
+        "methods": result,
+    }
 
 
 def _trainable_model(method, build_model):
@@ -191,8 +224,8 @@ def _trainable_model(method, build_model):
         pass
     # Multi-stage methods: build each stage's model on a tiny random dataset, no training.
     from bnnkit.data import Dataset  # noqa: F401
-    stages = instance.training_stages(
-        lambda m: build_model("lenet", m, (28, 28, 1), 10), 1)
+
+    stages = instance.training_stages(lambda m: build_model("lenet", m, (28, 28, 1), 10), 1)
     dataset = _tiny_dataset()
     previous = None
     for stage in stages:
@@ -212,25 +245,39 @@ def _tiny_dataset():
 
 def _memory(conversions: dict, nice: int) -> dict:
     out = {}
-    for key, runtime, extra in (("float-float", "tflite", []), ("float-float", "lce",
-                                                                 ["--xnnpack"]),
-                                ("bnn-lce", "lce", []), ("bnn-int8", "lce", []),
-                                ("bnn-litert", "tflite", [])):
+    for key, runtime, extra in (
+        ("float-float", "tflite", []),
+        ("float-float", "lce", ["--xnnpack"]),
+        ("bnn-lce", "lce", []),
+        ("bnn-int8", "lce", []),
+        ("bnn-litert", "tflite", []),
+    ):
         entry = conversions.get(key, {})
         if "path" not in entry:
             continue
         try:
-            out[f"{key}/{runtime}"] = run_worker(["infer", "--path", entry["path"],
-                                                  "--runtime", runtime, *extra], nice=nice)
+            out[f"{key}/{runtime}"] = run_worker(
+                ["infer", "--path", entry["path"], "--runtime", runtime, *extra], nice=nice
+            )
         except Exception as error:
             out[f"{key}/{runtime}"] = {"error": str(error)}
     return out
 
 
-def run_bench(out_dir="results", *, threads=(1, 2), rounds: int = 5,
-              invocations: int = 20, lce_methods=DEFAULT_LCE_METHODS, throughput_methods=None,
-              throughput_steps: int = 5, skip_throughput: bool = False, nice: int = 10,
-              work_dir=None, log=print) -> dict:
+def run_bench(
+    out_dir="results",
+    *,
+    threads=(1, 2),
+    rounds: int = 5,
+    invocations: int = 20,
+    lce_methods=DEFAULT_LCE_METHODS,
+    throughput_methods=None,
+    throughput_steps: int = 5,
+    skip_throughput: bool = False,
+    nice: int = 10,
+    work_dir=None,
+    log=print,
+) -> dict:
     """Run every benchmark and write ``bench.json`` and ``bench.md`` into ``out_dir``.
 
     The converted models go to ``work_dir`` (default: a temporary folder, kept out of git).
@@ -244,19 +291,22 @@ def run_bench(out_dir="results", *, threads=(1, 2), rounds: int = 5,
     work = Path(work_dir or tempfile.mkdtemp(prefix="bnnkit-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    result = {"machine": machine_info(), "arch": "lenet", "input_shape": [28, 28, 1],
-              "settings": {"threads": list(threads), "rounds": rounds,
-                           "invocations": invocations}}
+    result = {
+        "machine": machine_info(),
+        "arch": "lenet",
+        "input_shape": [28, 28, 1],
+        "settings": {"threads": list(threads), "rounds": rounds, "invocations": invocations},
+    }
     result["conversions"] = _conversions(work, lce_methods, nice, log)
     layers = _layer_models(work, log)
-    result["latency"] = _latency(result["conversions"], layers, threads, rounds, invocations,
-                                 log)
+    result["latency"] = _latency(result["conversions"], layers, threads, rounds, invocations, log)
     result["layers"] = [{k: v for k, v in row.items() if k != "paths"} for row in layers]
     result["memory"] = _memory(result["conversions"], nice)
     if not skip_throughput:
         methods = throughput_methods or available_methods()
-        result["training_throughput"] = training_throughput(methods, steps=throughput_steps,
-                                                            log=log)
+        result["training_throughput"] = training_throughput(
+            methods, steps=throughput_steps, log=log
+        )
     result["seconds"] = round(time.perf_counter() - started, 1)
     (out_dir / "bench.json").write_text(json.dumps(result, indent=2, default=str))
     (out_dir / "bench.md").write_text(bench_markdown(result))
@@ -266,51 +316,77 @@ def run_bench(out_dir="results", *, threads=(1, 2), rounds: int = 5,
 def _fmt(summary, digits=2):
     if not summary:
         return "-"
-    return (f"{summary['median']:.{digits}f} [{summary['min']:.{digits}f}-"
-            f"{summary['max']:.{digits}f}]")
+    return (
+        f"{summary['median']:.{digits}f} [{summary['min']:.{digits}f}-{summary['max']:.{digits}f}]"
+    )
 
 
 def bench_markdown(result: dict) -> str:
     """The bench result as markdown tables (median [min-max] over rounds)."""
     label = result["machine"]["label"]
     s = result["settings"]
-    lines = [f"# bnnkit bench ({label})", "",
-             f"Measured on **{label}** (every figure below; no ARM figure here). LeNet-style "
-             f"net, 28x28x1, batch 1. Median [min-max] over {s['rounds']} interleaved rounds "
-             f"of {s['invocations']} invocations; speed-up = float XNNPACK ms / this ms at the "
-             "same thread count, paired per round.", "",
-             "## Latency", "", "| configuration | threads | ms/image | speed-up vs float |",
-             "|---|---|---|---|"]
+    lines = [
+        f"# bnnkit bench ({label})",
+        "",
+        f"Measured on **{label}** (every figure below; no ARM figure here). LeNet-style "
+        f"net, 28x28x1, batch 1. Median [min-max] over {s['rounds']} interleaved rounds "
+        f"of {s['invocations']} invocations; speed-up = float XNNPACK ms / this ms at the "
+        "same thread count, paired per round.",
+        "",
+        "## Latency",
+        "",
+        "| configuration | threads | ms/image | speed-up vs float |",
+        "|---|---|---|---|",
+    ]
     for name, entry in result["latency"].items():
         if name.startswith("layer:"):
             continue
-        lines.append(f"| {name.rsplit('/', 1)[0]} | {entry['threads']} | {_fmt(entry['ms'], 3)} "
-                     f"| {_fmt(entry['speedup'])} |")
-    lines += ["", "## Binary layers alone vs XNOR-Net's prediction", "",
-              "| layer | c | N_W | positions | filters | float ms | LCE default ms | LCE indirect "
-              "ms | measured speed-up (indirect) | XNOR-Net S = 64cN_W/(cN_W+64) |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {name.rsplit('/', 1)[0]} | {entry['threads']} | {_fmt(entry['ms'], 3)} "
+            f"| {_fmt(entry['speedup'])} |"
+        )
+    lines += [
+        "",
+        "## Binary layers alone vs XNOR-Net's prediction",
+        "",
+        "| layer | c | N_W | positions | filters | float ms | LCE default ms | LCE indirect "
+        "ms | measured speed-up (indirect) | XNOR-Net S = 64cN_W/(cN_W+64) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in result.get("layers", []):
         lat = result["latency"]
         f = lat.get(f"layer:{row['layer']}/float-xnnpack/t1", {})
         d = lat.get(f"layer:{row['layer']}/binary-lce/default/t1", {})
         i = lat.get(f"layer:{row['layer']}/binary-lce/indirect_bgemm/t1", {})
-        lines.append(f"| {row['layer']} | {row['c']} | {row['n_w']} | {row['positions']} | "
-                     f"{row['filters']} | {_fmt(f.get('ms'), 3)} | {_fmt(d.get('ms'), 3)} | "
-                     f"{_fmt(i.get('ms'), 3)} | {_fmt(i.get('speedup'))} | "
-                     f"{row['prediction']['xnor']} |")
-    lines += ["", "## Conversion (each in its own process)", "",
-              "| model | target | seconds | peak RSS MB | RSS before conversion MB | .tflite bytes |",
-              "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {row['layer']} | {row['c']} | {row['n_w']} | {row['positions']} | "
+            f"{row['filters']} | {_fmt(f.get('ms'), 3)} | {_fmt(d.get('ms'), 3)} | "
+            f"{_fmt(i.get('ms'), 3)} | {_fmt(i.get('speedup'))} | "
+            f"{row['prediction']['xnor']} |"
+        )
+    lines += [
+        "",
+        "## Conversion (each in its own process)",
+        "",
+        "| model | target | seconds | peak RSS MB | RSS before conversion MB | .tflite bytes |",
+        "|---|---|---|---|---|---|",
+    ]
     for key, entry in result["conversions"].items():
         method, target = key.rsplit("-", 1)
         if "error" in entry:
             lines.append(f"| {method} | {target} | failed: {entry['error'][:120]} | | | |")
             continue
-        lines.append(f"| {method} | {target} | {entry['seconds']} | {entry['peak_rss_mb']} | "
-                     f"{entry['baseline_rss_mb']} | {entry['tflite_bytes']:,} |")
-    lines += ["", "## Inference peak memory (own process, 20 invocations)", "",
-              "| model/runtime | peak RSS MB | RSS before loading MB |", "|---|---|---|"]
+        lines.append(
+            f"| {method} | {target} | {entry['seconds']} | {entry['peak_rss_mb']} | "
+            f"{entry['baseline_rss_mb']} | {entry['tflite_bytes']:,} |"
+        )
+    lines += [
+        "",
+        "## Inference peak memory (own process, 20 invocations)",
+        "",
+        "| model/runtime | peak RSS MB | RSS before loading MB |",
+        "|---|---|---|",
+    ]
     for key, entry in result.get("memory", {}).items():
         if "error" in entry:
             lines.append(f"| {key} | failed | |")
@@ -318,15 +394,21 @@ def bench_markdown(result: dict) -> str:
             lines.append(f"| {key} | {entry['peak_rss_mb']} | {entry['baseline_rss_mb']} |")
     tp = result.get("training_throughput")
     if tp:
-        lines += ["", f"## Training throughput (batch {tp['batch_size']}, "
-                  f"{tp['steps_per_round']} steps x {tp['rounds']} rounds, interleaved)", "",
-                  f"| method | images/s | ratio vs plain ste_sign ({tp['baseline']}) |",
-                  "|---|---|---|"]
+        lines += [
+            "",
+            f"## Training throughput (batch {tp['batch_size']}, "
+            f"{tp['steps_per_round']} steps x {tp['rounds']} rounds, interleaved)",
+            "",
+            f"| method | images/s | ratio vs plain ste_sign ({tp['baseline']}) |",
+            "|---|---|---|",
+        ]
         for method, entry in tp["methods"].items():
             if "error" in entry:
                 lines.append(f"| {method} | n/a: {entry['error'][:100]} | |")
             else:
-                lines.append(f"| {method} | {_fmt(entry['images_per_s'], 0)} | "
-                             f"{_fmt(entry['ratio_vs_' + tp['baseline']])} |")
+                lines.append(
+                    f"| {method} | {_fmt(entry['images_per_s'], 0)} | "
+                    f"{_fmt(entry['ratio_vs_' + tp['baseline']])} |"
+                )
     lines += ["", f"Total bench time: {result.get('seconds')} s.", ""]
     return "\n".join(lines)

@@ -14,8 +14,15 @@ MODEL_FILE = "model.tflite"
 RESULT_FILE = "bench_conversion.json"
 
 
-def convert(model, out_dir, target: str, *, calibration_x=None, calibration_y=None,
-            compare_float: bool = True) -> dict:
+def convert(
+    model,
+    out_dir,
+    target: str,
+    *,
+    calibration_x=None,
+    calibration_y=None,
+    compare_float: bool = True,
+) -> dict:
     """Write ``out_dir/model.tflite`` and return a summary with the conversion time.
 
     The summary has ``target``, ``path``, ``tflite_bytes``, ``seconds`` and, for the
@@ -33,13 +40,25 @@ def convert(model, out_dir, target: str, *, calibration_x=None, calibration_y=No
     else:
         from converters import convert_model
 
-        report = convert_model(model, out_dir, target=target, calibration_x=calibration_x,
-                               calibration_y=calibration_y, allow_float=True, overwrite=True,
-                               compare_float=compare_float)
+        report = convert_model(
+            model,
+            out_dir,
+            target=target,
+            calibration_x=calibration_x,
+            calibration_y=calibration_y,
+            allow_float=True,
+            overwrite=True,
+            compare_float=compare_float,
+        )
     seconds = time.perf_counter() - started
     path = out_dir / MODEL_FILE
-    summary = {"target": target, "path": str(path), "tflite_bytes": path.stat().st_size,
-               "seconds": round(seconds, 3), "report": _jsonable(report)}
+    summary = {
+        "target": target,
+        "path": str(path),
+        "tflite_bytes": path.stat().st_size,
+        "seconds": round(seconds, 3),
+        "report": _jsonable(report),
+    }
     (out_dir / RESULT_FILE).write_text(json.dumps(summary, indent=2, default=str))
     return summary
 

@@ -30,8 +30,9 @@ MODELS = [  # (arch, method, target, published comparable)
 ]
 
 
-def run_imagenet(out="results/imagenet.json", *, nice: int = 15, models=MODELS,
-                 work_dir=None, log=print) -> dict:
+def run_imagenet(
+    out="results/imagenet.json", *, nice: int = 15, models=MODELS, work_dir=None, log=print
+) -> dict:
     import bnnkit  # noqa: F401
     from bnnkit.models import ARCHITECTURES
 
@@ -39,21 +40,50 @@ def run_imagenet(out="results/imagenet.json", *, nice: int = 15, models=MODELS,
     rows = []
     for arch, method, target, published in models:
         if arch not in ARCHITECTURES:
-            rows.append({"arch": arch, "method": method, "target": target,
-                         "error": f"architecture {arch!r} is not in bnnkit.models yet"})
+            rows.append(
+                {
+                    "arch": arch,
+                    "method": method,
+                    "target": target,
+                    "error": f"architecture {arch!r} is not in bnnkit.models yet",
+                }
+            )
             continue
         log(f"building and converting {arch}/{method} ({target}), nice {nice}")
         try:
-            row = run_worker(["convert", "--arch", arch, "--method", method, "--target", target,
-                              "--input-shape", "224,224,3", "--classes", "1000",
-                              "--calibration", "2", "--out", str(work / f"{arch}-{method}")],
-                             nice=nice, timeout=3600)
+            row = run_worker(
+                [
+                    "convert",
+                    "--arch",
+                    arch,
+                    "--method",
+                    method,
+                    "--target",
+                    target,
+                    "--input-shape",
+                    "224,224,3",
+                    "--classes",
+                    "1000",
+                    "--calibration",
+                    "2",
+                    "--out",
+                    str(work / f"{arch}-{method}"),
+                ],
+                nice=nice,
+                timeout=3600,
+            )
             row["published_key"] = published
         except Exception as error:
             row = {"arch": arch, "method": method, "target": target, "error": str(error)[:500]}
         rows.append(row)
-        log(json.dumps({k: row.get(k) for k in ("arch", "method", "tflite_bytes", "seconds",
-                                                 "peak_rss_mb", "error")}))
+        log(
+            json.dumps(
+                {
+                    k: row.get(k)
+                    for k in ("arch", "method", "tflite_bytes", "seconds", "peak_rss_mb", "error")
+                }
+            )
+        )
     result = {"machine": machine_info(), "models": rows}
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(result, indent=2, default=str))

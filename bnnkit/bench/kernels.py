@@ -74,15 +74,20 @@ def build_kernel_check(sources=None, output="x86_kernel_check") -> Path:
 
     if platform.machine() != "x86_64":
         raise BuildRequirementMissingError(
-            f"bnnkit's x86 kernels are built on x86_64 only (this is {platform.machine()})")
+            f"bnnkit's x86 kernels are built on x86_64 only (this is {platform.machine()})"
+        )
     compiler = os.environ.get("CXX") or "g++"
     if shutil.which(compiler) is None:
-        raise BuildRequirementMissingError(f"the C++ compiler {compiler} is not installed "
-                                           "(sudo apt-get install g++)")
+        raise BuildRequirementMissingError(
+            f"the C++ compiler {compiler} is not installed (sudo apt-get install g++)"
+        )
     output = Path(output)
     script = native_sources_dir() / "tools" / "build-x86-kernel-check.sh"
-    done = subprocess.run(["bash", str(script), "--sources", str(resolve_sources(sources)),
-                           "-o", str(output)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["bash", str(script), "--sources", str(resolve_sources(sources)), "-o", str(output)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0 or not output.is_file():
         tail = " | ".join(done.stderr.strip().splitlines()[-3:])
         raise NativeBuildError(f"building x86_kernel_check failed: {tail}")
@@ -91,24 +96,30 @@ def build_kernel_check(sources=None, output="x86_kernel_check") -> Path:
 
 def kernel_check(binary, mode: str, *args: str, timeout: float = 900) -> dict:
     """Run ``x86_kernel_check MODE ARGS...`` and return its JSON (also when a check fails)."""
-    done = subprocess.run([str(binary), mode, *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [str(binary), mode, *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
     try:
         return json.loads(done.stdout)
     except json.JSONDecodeError:
-        raise NativeBuildError(f"x86_kernel_check {mode} failed (exit {done.returncode}): "
-                               f"{done.stderr.strip()[-300:]}") from None
+        raise NativeBuildError(
+            f"x86_kernel_check {mode} failed (exit {done.returncode}): {done.stderr.strip()[-300:]}"
+        ) from None
 
 
-def binary_conv_layers(arch: str = "bireal18", method: str = "bireal",
-                       input_shape=(224, 224, 3), classes: int = 1000) -> list[dict]:
+def binary_conv_layers(
+    arch: str = "bireal18", method: str = "bireal", input_shape=(224, 224, 3), classes: int = 1000
+) -> list[dict]:
     """The distinct binary convolution shapes of a model, with how often each occurs."""
     import bnnkit  # noqa: F401  (Keras 2)
     from bnnkit.bench.layers import layer_table
     from bnnkit.models import build_model
 
-    rows = [r for r in layer_table(build_model(arch, method, tuple(input_shape), classes))
-            if r["kind"] == "binary" and r["class"] != "QuantDense"]
+    rows = [
+        r
+        for r in layer_table(build_model(arch, method, tuple(input_shape), classes))
+        if r["kind"] == "binary" and r["class"] != "QuantDense"
+    ]
     counts = Counter(_spec(r) for r in rows)
     layers, seen = [], set()
     for r in rows:
@@ -116,19 +127,25 @@ def binary_conv_layers(arch: str = "bireal18", method: str = "bireal",
         if spec in seen:
             continue
         seen.add(spec)
-        layers.append({"name": r["layer"], "spec": spec, "count": counts[spec],
-                       "binary_macs": r["binary_macs"]})
+        layers.append(
+            {
+                "name": r["layer"],
+                "spec": spec,
+                "count": counts[spec],
+                "binary_macs": r["binary_macs"],
+            }
+        )
     return layers
 
 
 def _spec(row: dict) -> str:
     h, w, c = row["input_shape"]
-    return (f"{h},{w},{c},{row['filters']},{row['kernel'][0]},{row['strides'][0]},"
-            f"{row['padding']}")
+    return f"{h},{w},{c},{row['filters']},{row['kernel'][0]},{row['strides'][0]},{row['padding']}"
 
 
-def measure_layers(binary, layers: list[dict], *, threads: int = 1, rounds: int = 5,
-                   min_ms: float = 50.0) -> dict:
+def measure_layers(
+    binary, layers: list[dict], *, threads: int = 1, rounds: int = 5, min_ms: float = 50.0
+) -> dict:
     """Per-layer G binary MACs/s and roofline fraction of every kernel (x86_kernel_check)."""
     args = ["--threads", threads, "--rounds", rounds, "--min-ms", min_ms]
     for layer in layers:
@@ -146,15 +163,36 @@ def _convert(name: str, models_dir: Path, nice: int, log) -> dict:
     out = models_dir / name
     summary = load_summary(out)
     if summary is not None:
-        return {"path": summary["path"], "tflite_bytes": summary["tflite_bytes"],
-                "cached": True}
+        return {"path": summary["path"], "tflite_bytes": summary["tflite_bytes"], "cached": True}
     log(f"converting {name} ({arch}/{method} -> {target}) in a child process")
-    row = run_worker(["convert", "--arch", arch, "--method", method, "--target", target,
-                      "--input-shape", ",".join(map(str, shape)), "--classes", str(classes),
-                      "--calibration", "4", "--no-compare-float", "--out", str(out)],
-                     nice=nice, timeout=7200)
-    return {"path": row["path"], "tflite_bytes": row["tflite_bytes"],
-            "seconds": row["seconds"], "cached": False}
+    row = run_worker(
+        [
+            "convert",
+            "--arch",
+            arch,
+            "--method",
+            method,
+            "--target",
+            target,
+            "--input-shape",
+            ",".join(map(str, shape)),
+            "--classes",
+            str(classes),
+            "--calibration",
+            "4",
+            "--no-compare-float",
+            "--out",
+            str(out),
+        ],
+        nice=nice,
+        timeout=7200,
+    )
+    return {
+        "path": row["path"],
+        "tflite_bytes": row["tflite_bytes"],
+        "seconds": row["seconds"],
+        "cached": False,
+    }
 
 
 def convert_models(models_dir, *, names=tuple(MODELS), nice: int = 10, log=print) -> dict:
@@ -171,10 +209,15 @@ def convert_models(models_dir, *, names=tuple(MODELS), nice: int = 10, log=print
 
 
 def _binary_variants(delegate) -> list[tuple[str, str, dict]]:
-    return [("delegate-x86", "litert", {"delegate": str(delegate)}),
-            ("delegate-lce-portable", "litert",
-             {"delegate": str(delegate), "delegate_options": LCE_PORTABLE_OPTIONS}),
-            ("lce-interpreter", "lce", dict(LCE_INTERPRETER_OPTIONS))]
+    return [
+        ("delegate-x86", "litert", {"delegate": str(delegate)}),
+        (
+            "delegate-lce-portable",
+            "litert",
+            {"delegate": str(delegate), "delegate_options": LCE_PORTABLE_OPTIONS},
+        ),
+        ("lce-interpreter", "lce", dict(LCE_INTERPRETER_OPTIONS)),
+    ]
 
 
 def model_configs(converted: dict, delegate, threads=(1, 2)) -> tuple[list, dict]:
@@ -192,8 +235,14 @@ def model_configs(converted: dict, delegate, threads=(1, 2)) -> tuple[list, dict
         for float_arch in dict.fromkeys(BINARY_MODELS.values()):
             for kind in ("float", "int8"):
                 if f"{kind}_{float_arch}" in ok:
-                    add(f"{kind}_{float_arch}/litert-xnnpack/t{t}", f"{kind}_{float_arch}",
-                        "litert", t, {}, float_arch)
+                    add(
+                        f"{kind}_{float_arch}/litert-xnnpack/t{t}",
+                        f"{kind}_{float_arch}",
+                        "litert",
+                        t,
+                        {},
+                        float_arch,
+                    )
         for name, float_arch in BINARY_MODELS.items():
             if name in ok:
                 for variant, runtime, options in _binary_variants(delegate):
@@ -213,8 +262,9 @@ def cpu_flags() -> dict:
     wanted = ("popcnt", "avx2", "avx512f", "avx512bw", "avx512_vpopcntdq", "avx512_bitalg")
     try:
         with open("/proc/cpuinfo") as handle:
-            flags = next((line.split(":", 1)[1].split() for line in handle
-                          if line.startswith("flags")), [])
+            flags = next(
+                (line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), []
+            )
     except OSError:
         flags = []
     return {flag: flag in flags for flag in wanted}
@@ -223,14 +273,23 @@ def cpu_flags() -> dict:
 def delegate_kernel_choice(delegate, model_path) -> list[str]:
     """The delegate's own log of the kernel it picks for each LceBconv2d of a model (run in a
     child process with ``$BNNKIT_X86_KERNELS_LOG``)."""
-    code = ("import sys; from ai_edge_litert.interpreter import Interpreter, load_delegate; "
-            "i = Interpreter(model_path=sys.argv[2], experimental_delegates="
-            "[load_delegate(sys.argv[1])]); i.allocate_tensors(); i.invoke()")
-    done = subprocess.run([sys.executable, "-c", code, str(delegate), str(model_path)],
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "BNNKIT_X86_KERNELS_LOG": "1"})
-    return [line.split(": ", 1)[1] for line in done.stderr.splitlines()
-            if line.startswith("bnnkit x86 kernels: ")]
+    code = (
+        "import sys; from ai_edge_litert.interpreter import Interpreter, load_delegate; "
+        "i = Interpreter(model_path=sys.argv[2], experimental_delegates="
+        "[load_delegate(sys.argv[1])]); i.allocate_tensors(); i.invoke()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(delegate), str(model_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "BNNKIT_X86_KERNELS_LOG": "1"},
+    )
+    return [
+        line.split(": ", 1)[1]
+        for line in done.stderr.splitlines()
+        if line.startswith("bnnkit x86 kernels: ")
+    ]
 
 
 def amdahl(layers: dict, latency: dict) -> dict:
@@ -244,9 +303,12 @@ def amdahl(layers: dict, latency: dict) -> dict:
 
     bireal, resnet = macs("bireal18", "bireal"), macs("resnet18", "float")
     float_macs = bireal["macs"] - bireal["binary_macs"] - bireal["binary_weight_macs"]
-    out = {"bireal_float_macs": float_macs, "bireal_binary_macs": bireal["binary_macs"],
-           "resnet18_macs": resnet["macs"],
-           "bound_from_macs": round(resnet["macs"] / float_macs, 2)}
+    out = {
+        "bireal_float_macs": float_macs,
+        "bireal_binary_macs": bireal["binary_macs"],
+        "resnet18_macs": resnet["macs"],
+        "bound_from_macs": round(resnet["macs"] / float_macs, 2),
+    }
     model = latency.get("bireal18/delegate-x86/t1", {})
     base = latency.get("float_resnet18/litert-xnnpack/t1", {})
     if not model or not base:
@@ -254,12 +316,17 @@ def amdahl(layers: dict, latency: dict) -> dict:
     best = layers["isas"][-1] if layers.get("isas") else "lce_portable"
     bconv_ms = sum(row["count"] * row["kernels"][best]["wall_ms"] for row in layers["layers"])
     rest_ms = model["ms"]["median"] - bconv_ms
-    out.update({"kernel": best, "bireal_ms": model["ms"]["median"],
-                "float_resnet18_ms": base["ms"]["median"],
-                "binary_convs_alone_ms": round(bconv_ms, 3), "rest_ms": round(rest_ms, 3),
-                "measured_speedup": model["speedup"]["median"],
-                "bound_measured": round(base["ms"]["median"] / rest_ms, 2)
-                if rest_ms > 0 else None})
+    out.update(
+        {
+            "kernel": best,
+            "bireal_ms": model["ms"]["median"],
+            "float_resnet18_ms": base["ms"]["median"],
+            "binary_convs_alone_ms": round(bconv_ms, 3),
+            "rest_ms": round(rest_ms, 3),
+            "measured_speedup": model["speedup"]["median"],
+            "bound_measured": round(base["ms"]["median"] / rest_ms, 2) if rest_ms > 0 else None,
+        }
+    )
     return out
 
 
@@ -269,22 +336,34 @@ def goal(layers: dict, amdahl_result: dict) -> dict:
     best = layers["isas"][-1] if layers.get("isas") else "lce_portable"
     rows = layers["layers"]
     total = sum(r["count"] * r["binary_macs"] for r in rows)
-    fraction = sum(r["count"] * r["binary_macs"] * r["kernels"][best]["fraction_of_roofline"]
-                   for r in rows) / total
+    fraction = (
+        sum(
+            r["count"] * r["binary_macs"] * r["kernels"][best]["fraction_of_roofline"] for r in rows
+        )
+        / total
+    )
     speedup = amdahl_result.get("measured_speedup")
-    return {"speedup_target": 3.0, "speedup": speedup,
-            "roofline_fraction_target": 0.25, "roofline_fraction": round(fraction, 4),
-            "min_layer_fraction": round(min(r["kernels"][best]["fraction_of_roofline"]
-                                            for r in rows), 4),
-            "met": bool(speedup is not None and speedup >= 3.0 and fraction >= 0.25)}
+    return {
+        "speedup_target": 3.0,
+        "speedup": speedup,
+        "roofline_fraction_target": 0.25,
+        "roofline_fraction": round(fraction, 4),
+        "min_layer_fraction": round(
+            min(r["kernels"][best]["fraction_of_roofline"] for r in rows), 4
+        ),
+        "met": bool(speedup is not None and speedup >= 3.0 and fraction >= 0.25),
+    }
 
 
 def machine_load() -> dict:
     """Load average and the busiest other processes: how quiet the machine was."""
-    ps = subprocess.run(["ps", "-eo", "pcpu,args", "--sort=-pcpu"], capture_output=True,
-                        text=True).stdout.splitlines()[1:8]
-    return {"loadavg": [round(x, 2) for x in os.getloadavg()],
-            "top_processes": [" ".join(line.split())[:120] for line in ps]}
+    ps = subprocess.run(
+        ["ps", "-eo", "pcpu,args", "--sort=-pcpu"], capture_output=True, text=True
+    ).stdout.splitlines()[1:8]
+    return {
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "top_processes": [" ".join(line.split())[:120] for line in ps],
+    }
 
 
 def _tools(sources, delegate, work: Path, log) -> tuple[Path, Path, Path]:
@@ -305,17 +384,26 @@ def kernel_section(binary, *, rounds: int, min_ms: float, log) -> dict:
     out = {"features": kernel_check(binary, "features"), "cpuinfo_flags": cpu_flags()}
     log("bit-exactness check and roofline")
     out["check"] = kernel_check(binary, "check", "--cases", 100, "--seed", 7)
-    out["roofline"] = {f"t{t}": kernel_check(binary, "roofline", "--threads", t)
-                       for t in (1, 2)}
+    out["roofline"] = {f"t{t}": kernel_check(binary, "roofline", "--threads", t) for t in (1, 2)}
     layers = binary_conv_layers()
     log(f"Bi-Real-18: {len(layers)} binary convolution shapes, each alone")
     out["layers"] = measure_layers(binary, layers, rounds=rounds, min_ms=min_ms)
     return out
 
 
-def run_kernel_bench(out_dir="results", *, sources=None, delegate=None, models_dir=None,
-                     threads=(1, 2), rounds: int = 5, invocations: int = 20,
-                     min_ms: float = 50.0, nice: int = 10, log=print) -> dict:
+def run_kernel_bench(
+    out_dir="results",
+    *,
+    sources=None,
+    delegate=None,
+    models_dir=None,
+    threads=(1, 2),
+    rounds: int = 5,
+    invocations: int = 20,
+    min_ms: float = 50.0,
+    nice: int = 10,
+    log=print,
+) -> dict:
     """Run the kernel section and write ``kernels.json`` and ``kernels.md`` into ``out_dir``.
 
     ``models_dir`` caches the converted models (a 224x224 conversion takes minutes).
@@ -323,19 +411,28 @@ def run_kernel_bench(out_dir="results", *, sources=None, delegate=None, models_d
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bnnkit-kernels-"))
     models_dir = Path(models_dir or work / "models")
-    result = {"machine": machine_info(), "load_before": machine_load(),
-              "settings": {"threads": list(threads), "rounds": rounds,
-                           "invocations": invocations, "layer_min_ms": min_ms}}
+    result = {
+        "machine": machine_info(),
+        "load_before": machine_load(),
+        "settings": {
+            "threads": list(threads),
+            "rounds": rounds,
+            "invocations": invocations,
+            "layer_min_ms": min_ms,
+        },
+    }
     _, binary, delegate = _tools(sources, delegate, work, log)
     result.update(kernel_section(binary, rounds=rounds, min_ms=min_ms, log=log))
     result["conversions"] = convert_models(models_dir, nice=nice, log=log)
     if "path" in result["conversions"].get("bireal18", {}):
         result["delegate_choice"] = delegate_kernel_choice(
-            delegate, result["conversions"]["bireal18"]["path"])
+            delegate, result["conversions"]["bireal18"]["path"]
+        )
     configs, baseline = model_configs(result["conversions"], delegate, threads)
     log(f"whole models: {len(configs)} configurations, {rounds} interleaved rounds")
-    result["latency"] = measure_latency(configs, rounds=rounds, invocations=invocations,
-                                        baseline=baseline, log=log)
+    result["latency"] = measure_latency(
+        configs, rounds=rounds, invocations=invocations, baseline=baseline, log=log
+    )
     result["amdahl"] = amdahl(result["layers"], result["latency"])
     result["goal"] = goal(result["layers"], result["amdahl"])
     result["load_after"] = machine_load()
@@ -350,47 +447,70 @@ def run_kernel_bench(out_dir="results", *, sources=None, delegate=None, models_d
 def _fmt(summary, digits=2) -> str:
     if not summary:
         return "-"
-    return f"{summary['median']:.{digits}f} [{summary['min']:.{digits}f}-{summary['max']:.{digits}f}]"
+    return (
+        f"{summary['median']:.{digits}f} [{summary['min']:.{digits}f}-{summary['max']:.{digits}f}]"
+    )
 
 
 def _roofline_lines(result: dict) -> list[str]:
     roof = result["roofline"]
-    lines = ["## Roofline: XOR + popcount + accumulate on registers", "",
-             "| loop | G binary MACs/s, 1 thread | 2 threads |", "|---|---|---|"]
+    lines = [
+        "## Roofline: XOR + popcount + accumulate on registers",
+        "",
+        "| loop | G binary MACs/s, 1 thread | 2 threads |",
+        "|---|---|---|",
+    ]
     for loop, rate in roof["t1"]["loops"].items():
         lines.append(f"| {loop} | {rate:.0f} | {roof['t2']['loops'].get(loop, 0):.0f} |")
-    lines += ["", f"Roofline (the fastest loop): **{roof['t1']['roofline_gmacs_per_s']:.0f} G "
-              f"binary MACs/s** per core ({roof['t1']['roofline_loop']}; thread CPU time).", ""]
+    lines += [
+        "",
+        f"Roofline (the fastest loop): **{roof['t1']['roofline_gmacs_per_s']:.0f} G "
+        f"binary MACs/s** per core ({roof['t1']['roofline_loop']}; thread CPU time).",
+        "",
+    ]
     return lines
 
 
 def _layer_lines(result: dict) -> list[str]:
     layers = result["layers"]
     kernels = list(layers["layers"][0]["kernels"])
-    lines = ["## Bi-Real-18's binary convolutions, each alone (1 thread, float output)", "",
-             "G binary MACs/s (fraction of the roofline measured in the same rounds); "
-             f"median of {layers['rounds']} interleaved rounds.", "",
-             "| layer (H,W,Cin,Cout,K,stride,padding) | x | G binary MACs | "
-             + " | ".join(kernels) + " | speed-up vs LCE portable |",
-             "|---|---|---|" + "---|" * (len(kernels) + 1)]
+    lines = [
+        "## Bi-Real-18's binary convolutions, each alone (1 thread, float output)",
+        "",
+        "G binary MACs/s (fraction of the roofline measured in the same rounds); "
+        f"median of {layers['rounds']} interleaved rounds.",
+        "",
+        "| layer (H,W,Cin,Cout,K,stride,padding) | x | G binary MACs | "
+        + " | ".join(kernels)
+        + " | speed-up vs LCE portable |",
+        "|---|---|---|" + "---|" * (len(kernels) + 1),
+    ]
     best = kernels[-1]
     for row in layers["layers"]:
-        cells = [f"{k['gmacs_per_s']:.0f} ({100 * k['fraction_of_roofline']:.1f}%)"
-                 for k in row["kernels"].values()]
-        lines.append(f"| {row['name']} ({row['shape']['height']},{row['shape']['width']},"
-                     f"{row['shape']['cin']},{row['shape']['cout']},{row['shape']['kernel']},"
-                     f"{row['shape']['stride']},{row['shape']['padding']}) | {row['count']} | "
-                     f"{row['binary_macs'] / 1e9:.3f} | " + " | ".join(cells) + " | "
-                     f"{row['kernels'][best]['speedup_vs_lce_portable']:.1f}x |")
+        cells = [
+            f"{k['gmacs_per_s']:.0f} ({100 * k['fraction_of_roofline']:.1f}%)"
+            for k in row["kernels"].values()
+        ]
+        lines.append(
+            f"| {row['name']} ({row['shape']['height']},{row['shape']['width']},"
+            f"{row['shape']['cin']},{row['shape']['cout']},{row['shape']['kernel']},"
+            f"{row['shape']['stride']},{row['shape']['padding']}) | {row['count']} | "
+            f"{row['binary_macs'] / 1e9:.3f} | " + " | ".join(cells) + " | "
+            f"{row['kernels'][best]['speedup_vs_lce_portable']:.1f}x |"
+        )
     return lines + [""]
 
 
 def _model_lines(result: dict) -> list[str]:
     latency, threads = result["latency"], result["settings"]["threads"]
-    lines = ["## Whole models (ms/image, speed-up vs the float model on XNNPACK)", "",
-             "| model | runtime | " + " | ".join(f"{t} thread(s): ms | speed-up"
-                                                 for t in threads) + " |",
-             "|---|---|" + "---|---|" * len(threads)]
+    lines = [
+        "## Whole models (ms/image, speed-up vs the float model on XNNPACK)",
+        "",
+        "| model | runtime | "
+        + " | ".join(f"{t} thread(s): ms | speed-up" for t in threads)
+        + " |",
+        "|---|---|" + "---|---|" * len(threads),
+    ]
     for name in dict.fromkeys(c.rsplit("/", 1)[0] for c in latency):
         model, runtime = name.split("/", 1)
         cells = []
@@ -403,23 +523,29 @@ def _model_lines(result: dict) -> list[str]:
 
 def _amdahl_lines(result: dict) -> list[str]:
     a, g = result["amdahl"], result["goal"]
-    lines = ["## Bi-Real-18 vs float ResNet-18 (1 thread): measured and the Amdahl bound", "",
-             f"* Bi-Real-18's float MACs (stem, shortcuts, classifier): "
-             f"{a['bireal_float_macs'] / 1e6:.0f} M, against {a['resnet18_macs'] / 1e6:.0f} M "
-             f"for float ResNet-18: bound from MACs **{a['bound_from_macs']}x**."]
+    lines = [
+        "## Bi-Real-18 vs float ResNet-18 (1 thread): measured and the Amdahl bound",
+        "",
+        f"* Bi-Real-18's float MACs (stem, shortcuts, classifier): "
+        f"{a['bireal_float_macs'] / 1e6:.0f} M, against {a['resnet18_macs'] / 1e6:.0f} M "
+        f"for float ResNet-18: bound from MACs **{a['bound_from_macs']}x**.",
+    ]
     if "bound_measured" in a:
-        lines += [f"* Measured: Bi-Real-18 {a['bireal_ms']:.2f} ms, of which its binary "
-                  f"convolutions alone take {a['binary_convs_alone_ms']:.2f} ms ({a['kernel']}); "
-                  f"the rest {a['rest_ms']:.2f} ms; float ResNet-18 {a['float_resnet18_ms']:.2f} "
-                  f"ms: bound from time **{a['bound_measured']}x**.",
-                  f"* Measured speed-up: **{a['measured_speedup']:.2f}x** (median of per-round "
-                  "ratios)."]
-    lines += [f"* Goal (>= {g['speedup_target']}x with the binary convolutions at >= "
-              f"{100 * g['roofline_fraction_target']:.0f}% of the roofline): speed-up "
-              f"{g['speedup']}, MAC-weighted roofline fraction "
-              f"{100 * g['roofline_fraction']:.1f}% (lowest layer "
-              f"{100 * g['min_layer_fraction']:.1f}%): **{'met' if g['met'] else 'not met'}**.",
-              ""]
+        lines += [
+            f"* Measured: Bi-Real-18 {a['bireal_ms']:.2f} ms, of which its binary "
+            f"convolutions alone take {a['binary_convs_alone_ms']:.2f} ms ({a['kernel']}); "
+            f"the rest {a['rest_ms']:.2f} ms; float ResNet-18 {a['float_resnet18_ms']:.2f} "
+            f"ms: bound from time **{a['bound_measured']}x**.",
+            f"* Measured speed-up: **{a['measured_speedup']:.2f}x** (median of per-round ratios).",
+        ]
+    lines += [
+        f"* Goal (>= {g['speedup_target']}x with the binary convolutions at >= "
+        f"{100 * g['roofline_fraction_target']:.0f}% of the roofline): speed-up "
+        f"{g['speedup']}, MAC-weighted roofline fraction "
+        f"{100 * g['roofline_fraction']:.1f}% (lowest layer "
+        f"{100 * g['min_layer_fraction']:.1f}%): **{'met' if g['met'] else 'not met'}**.",
+        "",
+    ]
     return lines
 
 
@@ -427,16 +553,22 @@ def kernels_markdown(result: dict) -> str:
     """The kernel section as markdown tables."""
     label, load = result["machine"]["label"], result["load_before"]
     check = result["check"]
-    lines = [f"# bnnkit x86 binary kernels ({label})", "",
-             f"Measured on **{label}** by `bnnkit bench --kernels` in one run "
-             f"({result['seconds']} s). Load average before: {load['loadavg']}, after: "
-             f"{result['load_after']['loadavg']} (a shared machine; busiest processes are "
-             "in kernels.json).", "",
-             f"CPU features read at run time: {', '.join(result['features']['isas'])}; the "
-             f"delegate chose: {sorted(set(result.get('delegate_choice', [])))}.", "",
-             f"Bit-exactness in this run: {check['comparisons']} comparisons of "
-             f"{check['cases']} random convolutions against LCE's portable kernel, "
-             f"{check['failures']} failures.", ""]
+    lines = [
+        f"# bnnkit x86 binary kernels ({label})",
+        "",
+        f"Measured on **{label}** by `bnnkit bench --kernels` in one run "
+        f"({result['seconds']} s). Load average before: {load['loadavg']}, after: "
+        f"{result['load_after']['loadavg']} (a shared machine; busiest processes are "
+        "in kernels.json).",
+        "",
+        f"CPU features read at run time: {', '.join(result['features']['isas'])}; the "
+        f"delegate chose: {sorted(set(result.get('delegate_choice', [])))}.",
+        "",
+        f"Bit-exactness in this run: {check['comparisons']} comparisons of "
+        f"{check['cases']} random convolutions against LCE's portable kernel, "
+        f"{check['failures']} failures.",
+        "",
+    ]
     lines += _roofline_lines(result) + _layer_lines(result) + _model_lines(result)
     lines += _amdahl_lines(result)
     return "\n".join(lines)

@@ -40,8 +40,12 @@ def _lce_interpreter(data: bytes, threads: int, options: dict):
     from converters._trial import load_lite_interpreter
 
     return load_lite_interpreter()(
-        data, int(threads), bool(options.get("use_reference_bconv", False)),
-        bool(options.get("use_indirect_bgemm", False)), bool(options.get("use_xnnpack", False)))
+        data,
+        int(threads),
+        bool(options.get("use_reference_bconv", False)),
+        bool(options.get("use_indirect_bgemm", False)),
+        bool(options.get("use_xnnpack", False)),
+    )
 
 
 def _stock_interpreter(data: bytes, config: Config):
@@ -55,10 +59,14 @@ def _stock_interpreter(data: bytes, config: Config):
 
     delegates = []
     if config.options.get("delegate"):
-        delegates.append(load_delegate(str(config.options["delegate"]),
-                                       dict(config.options.get("delegate_options") or {})))
-    return Interpreter(model_content=data, num_threads=config.threads,
-                       experimental_delegates=delegates)
+        delegates.append(
+            load_delegate(
+                str(config.options["delegate"]), dict(config.options.get("delegate_options") or {})
+            )
+        )
+    return Interpreter(
+        model_content=data, num_threads=config.threads, experimental_delegates=delegates
+    )
 
 
 def _stock_run(interpreter):
@@ -109,14 +117,24 @@ class _Timed:
 def summarize(values: list[float]) -> dict:
     values = sorted(values)
     q = statistics.quantiles(values, n=4) if len(values) >= 2 else [values[0]] * 3
-    return {"median": round(statistics.median(values), 4), "min": round(values[0], 4),
-            "max": round(values[-1], 4), "iqr": [round(q[0], 4), round(q[2], 4)],
-            "n": len(values)}
+    return {
+        "median": round(statistics.median(values), 4),
+        "min": round(values[0], 4),
+        "max": round(values[-1], 4),
+        "iqr": [round(q[0], 4), round(q[2], 4)],
+        "n": len(values),
+    }
 
 
-def measure_latency(configs: list[Config], *, rounds: int = 5, invocations: int = 20,
-                    baseline: dict[str, str] | None = None, seed: int = 0,
-                    log=None) -> dict:
+def measure_latency(
+    configs: list[Config],
+    *,
+    rounds: int = 5,
+    invocations: int = 20,
+    baseline: dict[str, str] | None = None,
+    seed: int = 0,
+    log=None,
+) -> dict:
     """Time every config in interleaved rounds.
 
     # Arguments
@@ -145,13 +163,22 @@ def measure_latency(configs: list[Config], *, rounds: int = 5, invocations: int 
             log(f"latency round {index + 1}/{rounds} done")
     results = {}
     for config in configs:
-        entry = {"path": str(config.path), "runtime": config.runtime, "threads": config.threads,
-                 "options": dict(config.options), "ms": summarize(per_round[config.name]),
-                 "speedup": None, "baseline": None}
+        entry = {
+            "path": str(config.path),
+            "runtime": config.runtime,
+            "threads": config.threads,
+            "options": dict(config.options),
+            "ms": summarize(per_round[config.name]),
+            "speedup": None,
+            "baseline": None,
+        }
         base = (baseline or {}).get(config.name)
         if base:
-            ratios = [b / t for b, t in zip(per_round[base], per_round[config.name], strict=False)
-                      if t > 0]
+            ratios = [
+                b / t
+                for b, t in zip(per_round[base], per_round[config.name], strict=False)
+                if t > 0
+            ]
             entry["speedup"] = summarize(ratios)
             entry["baseline"] = base
         results[config.name] = entry

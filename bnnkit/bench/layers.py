@@ -108,23 +108,32 @@ def layer_table(model) -> list[dict]:
         n_w = kh * kw
         macs = c * n_w * positions * filters
         patch = c * n_w
-        rows.append({
-            "layer": layer.name, "class": type(layer).__name__, "kind": kind,
-            "input_shape": [int(d) for d in layer.input.shape[1:]],
-            "padding": getattr(layer, "padding", "valid"),
-            "strides": list(_pair(getattr(layer, "strides", 1))),
-            "c": c, "kernel": [kh, kw], "n_w": n_w, "positions": positions,
-            "filters": filters, "order": order, "macs": macs,
-            "binary_macs": macs * order if kind == "binary" else 0,
-            "prediction": {
-                "xnor": round(xnor_speedup(c, n_w), 2),
-                "horq": round(horq_speedup(c, n_w, order if kind == "binary" else 2), 2),
-                "horq_order": order if kind == "binary" else 2,
-                "bwn": round(bwn_speedup(c, n_w), 3),
-                "sbd": round(sbd_speedup(patch, filters), 3),
-                "sbd_k": sbd_default_components(patch, filters),
-            },
-        })
+        rows.append(
+            {
+                "layer": layer.name,
+                "class": type(layer).__name__,
+                "kind": kind,
+                "input_shape": [int(d) for d in layer.input.shape[1:]],
+                "padding": getattr(layer, "padding", "valid"),
+                "strides": list(_pair(getattr(layer, "strides", 1))),
+                "c": c,
+                "kernel": [kh, kw],
+                "n_w": n_w,
+                "positions": positions,
+                "filters": filters,
+                "order": order,
+                "macs": macs,
+                "binary_macs": macs * order if kind == "binary" else 0,
+                "prediction": {
+                    "xnor": round(xnor_speedup(c, n_w), 2),
+                    "horq": round(horq_speedup(c, n_w, order if kind == "binary" else 2), 2),
+                    "horq_order": order if kind == "binary" else 2,
+                    "bwn": round(bwn_speedup(c, n_w), 3),
+                    "sbd": round(sbd_speedup(patch, filters), 3),
+                    "sbd_k": sbd_default_components(patch, filters),
+                },
+            }
+        )
     return rows
 
 
@@ -133,9 +142,13 @@ def mac_summary(rows: list[dict]) -> dict:
     total = sum(r["macs"] for r in rows)
     binary = sum(r["macs"] for r in rows if r["kind"] == "binary")
     binary_weight = sum(r["macs"] for r in rows if r["kind"] == "binary-weight")
-    return {"macs": total, "binary_macs": binary, "binary_weight_macs": binary_weight,
-            "binary_fraction": binary / total if total else 0.0,
-            "binary_weight_fraction": binary_weight / total if total else 0.0}
+    return {
+        "macs": total,
+        "binary_macs": binary,
+        "binary_weight_macs": binary_weight,
+        "binary_fraction": binary / total if total else 0.0,
+        "binary_weight_fraction": binary_weight / total if total else 0.0,
+    }
 
 
 def whole_model_prediction(rows: list[dict], formula: str = "xnor") -> float:

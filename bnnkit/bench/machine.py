@@ -44,6 +44,12 @@ def machine_label() -> str:
 
 
 def machine_info() -> dict:
-    return {"label": machine_label(), "kind": host_kind(), "cpu": cpu_model(),
-            "cores": cpu_count(), "machine": platform.machine(),
-            "python": platform.python_version(), "system": platform.platform()}
+    return {
+        "label": machine_label(),
+        "kind": host_kind(),
+        "cpu": cpu_model(),
+        "cores": cpu_count(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }

@@ -16,26 +16,44 @@ def plot_report(data: dict, out_dir) -> list[str]:
     budget = data["budget"]
     written = []
     for xlabel, filename, getter in (
-        (".tflite size (KB, log scale)", "accuracy_vs_size.png",
-         lambda r: r["tflite_bytes"] / 1024),
-        (f"latency per image, ms (log scale; {label}, 1 thread)",
-         "accuracy_vs_latency.png",
-         lambda r: (r.get("latency_ms") or {}).get("median")),
+        (
+            ".tflite size (KB, log scale)",
+            "accuracy_vs_size.png",
+            lambda r: r["tflite_bytes"] / 1024,
+        ),
+        (
+            f"latency per image, ms (log scale; {label}, 1 thread)",
+            "accuracy_vs_latency.png",
+            lambda r: (r.get("latency_ms") or {}).get("median"),
+        ),
     ):
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for marker, dataset in zip("os^", dict.fromkeys(r["dataset"] for r in data["results"]),
-                                   strict=False):
+        for marker, dataset in zip(
+            "os^", dict.fromkeys(r["dataset"] for r in data["results"]), strict=False
+        ):
             rows = [r for r in data["results"] if r["dataset"] == dataset and getter(r)]
-            ax.scatter([getter(r) for r in rows], [100 * r["tflite_accuracy"] for r in rows],
-                       marker=marker, label=dataset)
+            ax.scatter(
+                [getter(r) for r in rows],
+                [100 * r["tflite_accuracy"] for r in rows],
+                marker=marker,
+                label=dataset,
+            )
             for r in rows:
-                ax.annotate(r["method"], (getter(r), 100 * r["tflite_accuracy"]), fontsize=8,
-                            xytext=(3, 3), textcoords="offset points")
+                ax.annotate(
+                    r["method"],
+                    (getter(r), 100 * r["tflite_accuracy"]),
+                    fontsize=8,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
         ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("TFLite test accuracy (%)")
-        ax.set_title(f"LeNet, {budget['epochs']} epoch(s), train images: "
-                     f"{budget['train_limit'] or 'all'}\nmeasured on {label}", fontsize=9)
+        ax.set_title(
+            f"LeNet, {budget['epochs']} epoch(s), train images: "
+            f"{budget['train_limit'] or 'all'}\nmeasured on {label}",
+            fontsize=9,
+        )
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()

@@ -38,8 +38,9 @@ def target_for(method) -> str:
 
 
 def _run_name(dataset: str, method: str, epochs, train_limit) -> str:
-    return f"{dataset}-{method}-e{epochs if epochs is not None else 'recipe'}-" \
-           f"n{train_limit or 'all'}"
+    return (
+        f"{dataset}-{method}-e{epochs if epochs is not None else 'recipe'}-n{train_limit or 'all'}"
+    )
 
 
 def _write_json(path: Path, data) -> None:
@@ -48,8 +49,19 @@ def _write_json(path: Path, data) -> None:
     tmp.replace(path)
 
 
-def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, train_limit,
-            test_limit, data_dir, seed: int, dataset=None, log=print) -> dict:
+def run_one(
+    dataset_name: str,
+    method_name: str,
+    *,
+    runs_dir: Path,
+    epochs,
+    train_limit,
+    test_limit,
+    data_dir,
+    seed: int,
+    dataset=None,
+    log=print,
+) -> dict:
     """Train (or resume, or skip), convert and evaluate one method on one dataset."""
 
     from bnnkit.methods import get_method
@@ -61,13 +73,27 @@ def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, trai
     if run_is_complete(run_dir):
         log(f"[{dataset_name}/{method_name}] trained earlier: {run_dir}")
     else:
-        config = TrainConfig(method=method_name, dataset=dataset_name, arch="lenet",
-                             epochs=epochs, data_dir=data_dir, seed=seed,
-                             train_limit=train_limit, test_limit=test_limit)
+        config = TrainConfig(
+            method=method_name,
+            dataset=dataset_name,
+            arch="lenet",
+            epochs=epochs,
+            data_dir=data_dir,
+            seed=seed,
+            train_limit=train_limit,
+            test_limit=test_limit,
+        )
         resume = (run_dir / "config.json").is_file()
         log(f"[{dataset_name}/{method_name}] {'resuming' if resume else 'training'} -> {run_dir}")
-        train(config, run_dir, resume=resume, overwrite=not resume and run_dir.exists(),
-              dataset=dataset, verbose=0, log=log)
+        train(
+            config,
+            run_dir,
+            resume=resume,
+            overwrite=not resume and run_dir.exists(),
+            dataset=dataset,
+            verbose=0,
+            log=log,
+        )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     target = target_for(method)
     out = run_dir / f"tflite-{target}"
@@ -85,8 +111,9 @@ def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, trai
 
         model = load_model(run_dir / "model.keras")
         calibration = slice(0, min(500, len(x_test)))
-        summary = convert(model, out, target, calibration_x=x_test[calibration],
-                          calibration_y=y_test[calibration])
+        summary = convert(
+            model, out, target, calibration_x=x_test[calibration], calibration_y=y_test[calibration]
+        )
     else:
         log(f"[{dataset_name}/{method_name}] converted earlier: {out}")
     eval_path = out / "evaluation.json"
@@ -99,11 +126,15 @@ def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, trai
         started = time.perf_counter()
         tflite = evaluate_tflite(summary["path"], x_test, y_test)
         agreement = compare_keras_tflite(model, summary["path"], x_test)
-        evaluation = {"tflite_accuracy": tflite["accuracy"], "n": tflite["n"],
-                      "runtime": tflite["runtime"], "options": tflite["options"],
-                      "agreement": agreement["top1_agreement"],
-                      "max_abs_diff": agreement["max_abs_diff"],
-                      "seconds": round(time.perf_counter() - started, 2)}
+        evaluation = {
+            "tflite_accuracy": tflite["accuracy"],
+            "n": tflite["n"],
+            "runtime": tflite["runtime"],
+            "options": tflite["options"],
+            "agreement": agreement["top1_agreement"],
+            "max_abs_diff": agreement["max_abs_diff"],
+            "seconds": round(time.perf_counter() - started, 2),
+        }
         _write_json(eval_path, evaluation)
     from bnnkit.bench.convert import report_field
     from bnnkit.bench.layers import layer_table, mac_summary, whole_model_prediction
@@ -119,22 +150,33 @@ def run_one(dataset_name: str, method_name: str, *, runs_dir: Path, epochs, trai
     converter_fraction = report_field(summary, "macs", "binary_fraction")
     size = report_field(summary, "size") or {}
     return {
-        "dataset": dataset_name, "method": method_name, "title": method.title,
-        "reference": method.reference, "run_dir": str(run_dir), "target": target,
-        "keras_accuracy": metrics["test_accuracy"], "tflite_accuracy":
-            evaluation["tflite_accuracy"], "agreement": evaluation["agreement"],
-        "test_images": metrics["test_images"], "train_images": metrics["train_images"],
-        "epochs": metrics["epochs"], "parameters": metrics["parameters"],
+        "dataset": dataset_name,
+        "method": method_name,
+        "title": method.title,
+        "reference": method.reference,
+        "run_dir": str(run_dir),
+        "target": target,
+        "keras_accuracy": metrics["test_accuracy"],
+        "tflite_accuracy": evaluation["tflite_accuracy"],
+        "agreement": evaluation["agreement"],
+        "test_images": metrics["test_images"],
+        "train_images": metrics["train_images"],
+        "epochs": metrics["epochs"],
+        "parameters": metrics["parameters"],
         "train_seconds": sum(s.get("seconds", 0) for s in metrics.get("stages", [])),
-        "tflite_path": summary["path"], "tflite_bytes": summary["tflite_bytes"],
+        "tflite_path": summary["path"],
+        "tflite_bytes": summary["tflite_bytes"],
         "float_tflite_bytes": size.get("float_tflite_bytes"),
         "conversion_seconds": summary["seconds"],
-        "binary_fraction": converter_fraction if converter_fraction is not None
+        "binary_fraction": converter_fraction
+        if converter_fraction is not None
         else macs["binary_fraction"],
-        "binary_weight_fraction": macs["binary_weight_fraction"], "macs": macs["macs"],
+        "binary_weight_fraction": macs["binary_weight_fraction"],
+        "macs": macs["macs"],
         "layers": rows,
-        "predicted_speedup": {f: round(whole_model_prediction(rows, f), 2)
-                              for f in ("xnor", "horq", "bwn", "sbd")},
+        "predicted_speedup": {
+            f: round(whole_model_prediction(rows, f), 2) for f in ("xnor", "horq", "bwn", "sbd")
+        },
     }
 
 
@@ -155,20 +197,36 @@ def _latencies(results: list[dict], rounds: int, invocations: int, log) -> None:
                 baseline[name] = f"{dataset}/{float_rows[0]['method']}"
     if not configs:
         return
-    measured = measure_latency(configs, rounds=rounds, invocations=invocations,
-                               baseline=baseline, log=log)
+    measured = measure_latency(
+        configs, rounds=rounds, invocations=invocations, baseline=baseline, log=log
+    )
     for r in results:
         entry = measured[f"{r['dataset']}/{r['method']}"]
         r["latency_ms"] = entry["ms"]
         r["speedup_vs_float"] = entry["speedup"]
-        r["latency_runtime"] = {"runtime": entry["runtime"], "options": entry["options"],
-                                "threads": entry["threads"]}
+        r["latency_runtime"] = {
+            "runtime": entry["runtime"],
+            "options": entry["options"],
+            "threads": entry["threads"],
+        }
 
 
-def run_report(out_dir="results", *, datasets=DEFAULT_DATASETS, methods=None, epochs=None,
-               train_limit=None, test_limit=None, data_dir=None, runs_dir=None, seed: int = 0,
-               latency_rounds: int = 5, latency_invocations: int = 50, plots: bool = True,
-               log=print) -> dict:
+def run_report(
+    out_dir="results",
+    *,
+    datasets=DEFAULT_DATASETS,
+    methods=None,
+    epochs=None,
+    train_limit=None,
+    test_limit=None,
+    data_dir=None,
+    runs_dir=None,
+    seed: int = 0,
+    latency_rounds: int = 5,
+    latency_invocations: int = 50,
+    plots: bool = True,
+    log=print,
+) -> dict:
     """Train, convert, evaluate and time every method; write the report. Returns its data.
 
     # Arguments
@@ -190,8 +248,9 @@ def run_report(out_dir="results", *, datasets=DEFAULT_DATASETS, methods=None, ep
     methods = list(methods) if methods else [m for m in REPORT_METHODS if m in known]
     unknown = [m for m in methods if m not in known]
     if unknown:
-        raise UnsupportedModelError(f"unknown method(s) {', '.join(unknown)}; available: "
-                                    f"{', '.join(known)}")
+        raise UnsupportedModelError(
+            f"unknown method(s) {', '.join(unknown)}; available: {', '.join(known)}"
+        )
     started = time.perf_counter()
     results, failures = [], []
     for dataset_name in datasets:
@@ -200,20 +259,45 @@ def run_report(out_dir="results", *, datasets=DEFAULT_DATASETS, methods=None, ep
             dataset = dataset.subset(train_limit, test_limit)
         for method in methods:
             try:
-                results.append(run_one(dataset_name, method, runs_dir=runs_dir, epochs=epochs,
-                                       train_limit=train_limit, test_limit=test_limit,
-                                       data_dir=data_dir, seed=seed, dataset=dataset, log=log))
+                results.append(
+                    run_one(
+                        dataset_name,
+                        method,
+                        runs_dir=runs_dir,
+                        epochs=epochs,
+                        train_limit=train_limit,
+                        test_limit=test_limit,
+                        data_dir=data_dir,
+                        seed=seed,
+                        dataset=dataset,
+                        log=log,
+                    )
+                )
             except Exception as error:  # one failing method must not lose the others
                 log(f"[{dataset_name}/{method}] FAILED: {type(error).__name__}: {error}")
-                failures.append({"dataset": dataset_name, "method": method,
-                                 "error": f"{type(error).__name__}: {error}"[:500]})
+                failures.append(
+                    {
+                        "dataset": dataset_name,
+                        "method": method,
+                        "error": f"{type(error).__name__}: {error}"[:500],
+                    }
+                )
     _latencies(results, latency_rounds, latency_invocations, log)
-    data = {"machine": machine_info(),
-            "budget": {"epochs": epochs if epochs is not None else "recipe",
-                       "train_limit": train_limit, "test_limit": test_limit, "seed": seed,
-                       "arch": "lenet", "datasets": list(datasets), "methods": methods},
-            "results": results, "failures": failures,
-            "seconds": round(time.perf_counter() - started, 1)}
+    data = {
+        "machine": machine_info(),
+        "budget": {
+            "epochs": epochs if epochs is not None else "recipe",
+            "train_limit": train_limit,
+            "test_limit": test_limit,
+            "seed": seed,
+            "arch": "lenet",
+            "datasets": list(datasets),
+            "methods": methods,
+        },
+        "results": results,
+        "failures": failures,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     bench_path = Path("results/bench.json")
     if bench_path.is_file():
         data["bench"] = json.loads(bench_path.read_text())
@@ -224,8 +308,10 @@ def run_report(out_dir="results", *, datasets=DEFAULT_DATASETS, methods=None, ep
         from bnnkit.bench.plots import plot_report
 
         data["plots"] = plot_report(data, out_dir)
-    _write_json(out_dir / "report.json", {**data, "results": [
-        {k: v for k, v in r.items() if k != "layers"} for r in results]})
+    _write_json(
+        out_dir / "report.json",
+        {**data, "results": [{k: v for k, v in r.items() if k != "layers"} for r in results]},
+    )
     from bnnkit.bench.report_md import report_markdown
 
     (out_dir / "REPORT.md").write_text(report_markdown(data))

@@ -58,18 +58,28 @@ def _convert(args) -> dict:
 
     macs = mac_summary(layer_table(model))
     started = time.perf_counter()
-    summary = convert(model, args.out, args.target, calibration_x=x,
-                      compare_float=not args.no_compare_float)
+    summary = convert(
+        model, args.out, args.target, calibration_x=x, compare_float=not args.no_compare_float
+    )
     seconds = time.perf_counter() - started
     report = summary.get("report") or {}
-    return {"arch": args.arch, "method": args.method, "target": args.target,
-            "input_shape": list(shape), "classes": args.classes,
-            "parameters": int(model.count_params()), "keras_macs": macs,
-            "tflite_bytes": summary["tflite_bytes"], "path": summary["path"],
-            "seconds": round(seconds, 2), "baseline_rss_mb": round(baseline, 1),
-            "peak_rss_mb": round(_rss_mb(), 1),
-            "op_histogram": report.get("op_histogram"), "report_macs": report.get("macs"),
-            "size": report.get("size")}
+    return {
+        "arch": args.arch,
+        "method": args.method,
+        "target": args.target,
+        "input_shape": list(shape),
+        "classes": args.classes,
+        "parameters": int(model.count_params()),
+        "keras_macs": macs,
+        "tflite_bytes": summary["tflite_bytes"],
+        "path": summary["path"],
+        "seconds": round(seconds, 2),
+        "baseline_rss_mb": round(baseline, 1),
+        "peak_rss_mb": round(_rss_mb(), 1),
+        "op_histogram": report.get("op_histogram"),
+        "report_macs": report.get("macs"),
+        "size": report.get("size"),
+    }
 
 
 def _infer(args) -> dict:
@@ -98,13 +108,20 @@ def _infer(args) -> dict:
         def run():
             interpreter.set_tensor(detail["index"], x)
             interpreter.invoke()
+
     started = time.perf_counter()
     for _ in range(args.invocations):
         run()
     seconds = time.perf_counter() - started
-    return {"path": args.path, "runtime": args.runtime, "threads": args.threads,
-            "invocations": args.invocations, "seconds": round(seconds, 3),
-            "baseline_rss_mb": round(baseline, 1), "peak_rss_mb": round(_rss_mb(), 1)}
+    return {
+        "path": args.path,
+        "runtime": args.runtime,
+        "threads": args.threads,
+        "invocations": args.invocations,
+        "seconds": round(seconds, 3),
+        "baseline_rss_mb": round(baseline, 1),
+        "peak_rss_mb": round(_rss_mb(), 1),
+    }
 
 
 def main(argv=None) -> int:
@@ -139,20 +156,26 @@ def run_worker(argv: list[str], *, nice: int = 0, timeout: float | None = None) 
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(root)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
-        "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(root)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        ),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
     command = [sys.executable, "-m", "bnnkit.bench.worker", *argv]
     if nice:
         command = ["nice", "-n", str(nice), *command]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root,
-                          timeout=timeout)
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=root, timeout=timeout
+    )
     for line in done.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
-            return json.loads(line[len("BENCH_RESULT "):])
+            return json.loads(line[len("BENCH_RESULT ") :])
     tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-    raise RuntimeError(f"worker {' '.join(argv[:1])} failed (exit {done.returncode}): "
-                       + " | ".join(tail))
+    raise RuntimeError(
+        f"worker {' '.join(argv[:1])} failed (exit {done.returncode}): " + " | ".join(tail)
+    )
 
 
 if __name__ == "__main__":

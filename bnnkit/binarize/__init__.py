@@ -18,25 +18,36 @@ they deploy as int8 per-channel weights (``+-alpha`` is exact in int8).
 """
 
 from bnnkit.binarize.bwnh import (
-                                  BinarizedModel,
-                                  HashingResult,
-                                  binarize_bwnh,
-                                  bwn_codes,
-                                  bwnh_hash,
-                                  inner_product_error,
+    BinarizedModel,
+    HashingResult,
+    binarize_bwnh,
+    bwn_codes,
+    bwnh_hash,
+    inner_product_error,
 )
 from bnnkit.binarize.calibration import LayerGram, calibration_images, layer_gram, layer_inputs
 from bnnkit.binarize.sbd import (
-                                  ChannelScale,
-                                  DecompositionResult,
-                                  binarize_sbd,
-                                  components_for_budget,
-                                  sbd_decompose,
+    ChannelScale,
+    DecompositionResult,
+    binarize_sbd,
+    components_for_budget,
+    sbd_decompose,
 )
 
 __all__ = [
-    "BinarizedModel", "ChannelScale", "DecompositionResult", "HashingResult", "LayerGram",
-    "binarize_bwnh", "binarize_sbd", "bwn_codes", "bwnh_hash", "calibration_images",
-    "components_for_budget", "inner_product_error", "layer_gram", "layer_inputs",
+    "BinarizedModel",
+    "ChannelScale",
+    "DecompositionResult",
+    "HashingResult",
+    "LayerGram",
+    "binarize_bwnh",
+    "binarize_sbd",
+    "bwn_codes",
+    "bwnh_hash",
+    "calibration_images",
+    "components_for_budget",
+    "inner_product_error",
+    "layer_gram",
+    "layer_inputs",
     "sbd_decompose",
 ]

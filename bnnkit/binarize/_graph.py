@@ -21,9 +21,19 @@ def weighted_layers(model) -> list:
     """The model's Conv2D and Dense layers (any kind, supported or not), in graph order."""
     import tensorflow as tf
 
-    return [layer for layer in model.layers
-            if isinstance(layer, (tf.keras.layers.Conv2D, tf.keras.layers.Dense,
-                                  tf.keras.layers.Conv1D, tf.keras.layers.Conv3D))]
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(
+            layer,
+            (
+                tf.keras.layers.Conv2D,
+                tf.keras.layers.Dense,
+                tf.keras.layers.Conv1D,
+                tf.keras.layers.Conv3D,
+            ),
+        )
+    ]
 
 
 def target_layers(model, layers=None) -> list[str]:
@@ -47,8 +57,7 @@ def target_layers(model, layers=None) -> list[str]:
     weighted = weighted_layers(model)
     if not weighted:
         raise UnsupportedModelError(
-            f"model {model.name!r} has no Conv2D or Dense layer: there are no weights to "
-            "binarize"
+            f"model {model.name!r} has no Conv2D or Dense layer: there are no weights to binarize"
         )
     if layers is None:
         names = [layer.name for layer in weighted[1:-1]]
@@ -105,8 +114,9 @@ def rebuild(model, replacements: dict[str, Replacement]):
         node = nodes[0]
         if isinstance(layer, tf.keras.layers.InputLayer):
             config = layer.get_config()
-            new = tf.keras.Input(batch_shape=config["batch_input_shape"],
-                                 dtype=config.get("dtype"), name=layer.name)
+            new = tf.keras.Input(
+                batch_shape=config["batch_input_shape"], dtype=config.get("dtype"), name=layer.name
+            )
             tensors[id(layer.output)] = new
             continue
         args = tf.nest.map_structure(mapped, node.call_args)
@@ -119,13 +129,14 @@ def rebuild(model, replacements: dict[str, Replacement]):
             copy = _copy(layer)
             output = copy(*args, **kwargs)
             pending_weights.append((copy, layer.get_weights()))
-        for old, new in zip(tf.nest.flatten(node.outputs), tf.nest.flatten(output),
-                            strict=True):
+        for old, new in zip(tf.nest.flatten(node.outputs), tf.nest.flatten(output), strict=True):
             tensors[id(old)] = new
     for copy, weights in pending_weights:
         copy.set_weights(weights)
     inputs = [tensors[id(t)] for t in model.inputs]
     outputs = [tensors[id(t)] for t in model.outputs]
-    return tf.keras.Model(inputs if len(inputs) > 1 else inputs[0],
-                          outputs if len(outputs) > 1 else outputs[0], name=model.name)
-
+    return tf.keras.Model(
+        inputs if len(inputs) > 1 else inputs[0],
+        outputs if len(outputs) > 1 else outputs[0],
+        name=model.name,
+    )

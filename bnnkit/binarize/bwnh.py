@@ -120,8 +120,14 @@ def inner_product_error(gram: np.ndarray, weights: np.ndarray, kernel: np.ndarra
     return float(np.sum(diff * (np.asarray(gram, np.float64) @ diff)))
 
 
-def bwnh_hash(weights: np.ndarray, gram: np.ndarray, *, iterations: int = 10,
-              layer: str = "", patches: int = 0) -> HashingResult:
+def bwnh_hash(
+    weights: np.ndarray,
+    gram: np.ndarray,
+    *,
+    iterations: int = 10,
+    layer: str = "",
+    patches: int = 0,
+) -> HashingResult:
     r"""Solve (1) for one layer by alternating (2) and (3), starting from BWN.
 
     # Arguments
@@ -138,14 +144,15 @@ def bwnh_hash(weights: np.ndarray, gram: np.ndarray, *, iterations: int = 10,
     g = (g + g.T) / 2
     codes, alpha = bwn_codes(w)
     b = codes.astype(np.float64)
-    q = g @ w                                  # G W
-    gb = g @ b                                 # G B, kept up to date bit by bit
-    constant = np.sum(w * q, axis=0)           # w_j^T G w_j
+    q = g @ w  # G W
+    gb = g @ b  # G B, kept up to date bit by bit
+    constant = np.sum(w * q, axis=0)  # w_j^T G w_j
     diagonal = np.diag(g)
 
     def loss():
-        return float(np.sum(constant - 2 * alpha * np.sum(b * q, axis=0)
-                            + alpha ** 2 * np.sum(b * gb, axis=0)))
+        return float(
+            np.sum(constant - 2 * alpha * np.sum(b * q, axis=0) + alpha**2 * np.sum(b * gb, axis=0))
+        )
 
     result = HashingResult(layer, codes, alpha, reference=float(constant.sum()), patches=patches)
     result.objective.append(loss())
@@ -157,7 +164,7 @@ def bwnh_hash(weights: np.ndarray, gram: np.ndarray, *, iterations: int = 10,
         denominator = np.sum(b * gb, axis=0)
         safe = denominator > 0
         alpha = np.where(safe, numerator / np.where(safe, denominator, 1.0), alpha)
-        flip = alpha < 0                        # alpha_j b_j == (-alpha_j)(-b_j)
+        flip = alpha < 0  # alpha_j b_j == (-alpha_j)(-b_j)
         if np.any(flip):
             b[:, flip] *= -1
             gb[:, flip] *= -1
@@ -168,7 +175,7 @@ def bwnh_hash(weights: np.ndarray, gram: np.ndarray, *, iterations: int = 10,
     for _ in range(iterations):
         alpha_step()
         changed_any = False
-        for k in range(w.shape[0]):            # (3), row k = bit k of every filter
+        for k in range(w.shape[0]):  # (3), row k = bit k of every filter
             row = b[k]
             score = q[k] - alpha * (gb[k] - diagonal[k] * row)
             new = np.where(score > 0, 1.0, np.where(score < 0, -1.0, row))
@@ -176,7 +183,7 @@ def bwnh_hash(weights: np.ndarray, gram: np.ndarray, *, iterations: int = 10,
             if np.any(changed):
                 changed_any = True
                 delta = new[changed] - row[changed]
-                gb[:, changed] += g[:, k:k + 1] * delta[None, :]
+                gb[:, changed] += g[:, k : k + 1] * delta[None, :]
                 b[k, changed] = new[changed]
         result.objective.append(loss())
         result.steps.append("codes")
@@ -203,15 +210,24 @@ def _bwnh_replacement(result: HashingResult):
         import tensorflow as tf
 
         config = old.get_config()
-        common = dict(activation=config["activation"], use_bias=config["use_bias"],
-                      kernel_quantizer=BWNWeightQuantizer(),
-                      kernel_constraint="weight_clip", name=old.name)
+        common = dict(
+            activation=config["activation"],
+            use_bias=config["use_bias"],
+            kernel_quantizer=BWNWeightQuantizer(),
+            kernel_constraint="weight_clip",
+            name=old.name,
+        )
         if isinstance(old, tf.keras.layers.Dense):
             layer = lq.layers.QuantDense(config["units"], **common)
         else:
             layer = lq.layers.QuantConv2D(
-                config["filters"], config["kernel_size"], strides=config["strides"],
-                padding=config["padding"], dilation_rate=config["dilation_rate"], **common)
+                config["filters"],
+                config["kernel_size"],
+                strides=config["strides"],
+                padding=config["padding"],
+                dilation_rate=config["dilation_rate"],
+                **common,
+            )
         output = layer(inputs)
         weights = old.get_weights()
         kernel = result.kernel.reshape(weights[0].shape).astype(np.float32)
@@ -221,8 +237,15 @@ def _bwnh_replacement(result: HashingResult):
     return replace
 
 
-def binarize_bwnh(model, images, *, layers=None, iterations: int = 10,
-                  patches_per_image: int | None = 16, seed: int = 0) -> BinarizedModel:
+def binarize_bwnh(
+    model,
+    images,
+    *,
+    layers=None,
+    iterations: int = 10,
+    patches_per_image: int | None = 16,
+    seed: int = 0,
+) -> BinarizedModel:
     """Binarize ``model``'s hidden conv/dense layers one by one with BWNH.
 
     # Arguments
@@ -247,10 +270,14 @@ def binarize_bwnh(model, images, *, layers=None, iterations: int = 10,
     current = _graph.rebuild(model, {})
     results = []
     for name in names:
-        stats = layer_gram(current, name, images, patches_per_image=patches_per_image,
-                           seed=seed)
-        result = bwnh_hash(kernel_matrix(current.get_layer(name)), stats.gram,
-                           iterations=iterations, layer=name, patches=stats.patches)
+        stats = layer_gram(current, name, images, patches_per_image=patches_per_image, seed=seed)
+        result = bwnh_hash(
+            kernel_matrix(current.get_layer(name)),
+            stats.gram,
+            iterations=iterations,
+            layer=name,
+            patches=stats.patches,
+        )
         current = _graph.rebuild(current, {name: _bwnh_replacement(result)})
         results.append(result)
     return BinarizedModel(current, results)

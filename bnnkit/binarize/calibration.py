@@ -55,7 +55,8 @@ def check_images(model, images) -> np.ndarray:
     images = np.asarray(images)
     expected = tuple(model.input_shape[1:])
     if images.ndim != len(expected) + 1 or any(
-            e is not None and e != g for e, g in zip(expected, images.shape[1:], strict=True)):
+        e is not None and e != g for e, g in zip(expected, images.shape[1:], strict=True)
+    ):
         raise InvalidInputError(
             f"calibration images have shape {images.shape}; model {model.name!r} takes a batch "
             f"of shape (N, {', '.join(str(d) for d in expected)})"
@@ -98,17 +99,19 @@ def supported_layer(layer, *, allow_quantized: bool = False) -> bool:
     """
     import tensorflow as tf
 
-    quantized = getattr(layer, "input_quantizer", None) or getattr(layer, "kernel_quantizer",
-                                                                  None)
+    quantized = getattr(layer, "input_quantizer", None) or getattr(layer, "kernel_quantizer", None)
     if quantized and not allow_quantized:
-        return False                     # already quantized (a Larq layer)
+        return False  # already quantized (a Larq layer)
     if isinstance(layer, tf.keras.layers.Dense):
         return True
-    return (isinstance(layer, tf.keras.layers.Conv2D)
-            and not isinstance(layer, (tf.keras.layers.Conv2DTranspose,
-                                       tf.keras.layers.DepthwiseConv2D))
-            and getattr(layer, "groups", 1) == 1
-            and layer.data_format == "channels_last")
+    return (
+        isinstance(layer, tf.keras.layers.Conv2D)
+        and not isinstance(
+            layer, (tf.keras.layers.Conv2DTranspose, tf.keras.layers.DepthwiseConv2D)
+        )
+        and getattr(layer, "groups", 1) == 1
+        and layer.data_format == "channels_last"
+    )
 
 
 def _patches(layer, inputs, patches_per_image, rng):
@@ -122,13 +125,20 @@ def _patches(layer, inputs, patches_per_image, rng):
     sh, sw = layer.strides
     dh, dw = layer.dilation_rate
     patches = tf.image.extract_patches(
-        inputs, sizes=[1, kh, kw, 1], strides=[1, sh, sw, 1], rates=[1, dh, dw, 1],
+        inputs,
+        sizes=[1, kh, kw, 1],
+        strides=[1, sh, sw, 1],
+        rates=[1, dh, dw, 1],
         padding=layer.padding.upper(),
     ).numpy()
     patches = patches.reshape(patches.shape[0], -1, patches.shape[-1])
     if patches_per_image is not None and patches.shape[1] > patches_per_image:
-        picks = np.stack([rng.choice(patches.shape[1], patches_per_image, replace=False)
-                          for _ in range(patches.shape[0])])
+        picks = np.stack(
+            [
+                rng.choice(patches.shape[1], patches_per_image, replace=False)
+                for _ in range(patches.shape[0])
+            ]
+        )
         patches = np.take_along_axis(patches, picks[:, :, None], axis=1)
     return patches
 
@@ -140,12 +150,23 @@ def layer_inputs(model, layer_name: str, images, *, batch_size: int = 256):
     layer = model.get_layer(layer_name)
     images = check_images(model, images)
     sub = tf.keras.Model(model.inputs, layer.input)
-    return np.concatenate([sub(images[i:i + batch_size], training=False).numpy()
-                           for i in range(0, len(images), batch_size)])
+    return np.concatenate(
+        [
+            sub(images[i : i + batch_size], training=False).numpy()
+            for i in range(0, len(images), batch_size)
+        ]
+    )
 
 
-def layer_gram(model, layer_name: str, images, *, patches_per_image: int | None = 16,
-               batch_size: int = 256, seed: int = 0) -> LayerGram:
+def layer_gram(
+    model,
+    layer_name: str,
+    images,
+    *,
+    patches_per_image: int | None = 16,
+    batch_size: int = 256,
+    seed: int = 0,
+) -> LayerGram:
     r"""Accumulate \(G = X X^\top\) of ``layer_name``'s input patches over ``images``.
 
     # Arguments
@@ -178,8 +199,8 @@ def layer_gram(model, layer_name: str, images, *, patches_per_image: int | None 
     gram = np.zeros((size, size), np.float64)
     count = 0
     for start in range(0, len(images), batch_size):
-        inputs = sub(images[start:start + batch_size], training=False)
-        if input_quantizer is not None:          # what the layer really multiplies
+        inputs = sub(images[start : start + batch_size], training=False)
+        if input_quantizer is not None:  # what the layer really multiplies
             inputs = input_quantizer(inputs)
         patches = _patches(layer, inputs, patches_per_image, rng).reshape(-1, size)
         patches = patches.astype(np.float64)

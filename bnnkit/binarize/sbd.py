@@ -109,16 +109,19 @@ class DecompositionResult:
         return (self.u * self.d[None, :]) @ self.v.T.astype(np.float64)
 
 
-def components_for_budget(filters: int, inputs: int, bit_budget: float, *,
-                          layer: str = "") -> int:
+def components_for_budget(filters: int, inputs: int, bit_budget: float, *, layer: str = "") -> int:
     r"""\(K = \lfloor \beta S N / (S + N) \rfloor\): the most components within the budget.
 
     # Raises
         InvalidInputError: the budget is not positive, or too small for even K = 1.
     """
     where = f" of layer {layer!r}" if layer else ""
-    if (isinstance(bit_budget, bool) or not isinstance(bit_budget, (int, float))
-            or not np.isfinite(bit_budget) or bit_budget <= 0):
+    if (
+        isinstance(bit_budget, bool)
+        or not isinstance(bit_budget, (int, float))
+        or not np.isfinite(bit_budget)
+        or bit_budget <= 0
+    ):
         raise InvalidInputError(f"bit_budget must be a positive fraction of S*N, got {bit_budget}")
     k = int(np.floor(bit_budget * filters * inputs / (filters + inputs) + 1e-9))
     if k < 1:
@@ -135,9 +138,16 @@ def _sign_keep(score, current):
     return np.where(score > 0, 1.0, np.where(score < 0, -1.0, current))
 
 
-def sbd_decompose(weights: np.ndarray, gram: np.ndarray, components: int, *,
-                  iterations: int = 10, layer: str = "", patches: int = 0,
-                  seed: int = 0) -> DecompositionResult:
+def sbd_decompose(
+    weights: np.ndarray,
+    gram: np.ndarray,
+    components: int,
+    *,
+    iterations: int = 10,
+    layer: str = "",
+    patches: int = 0,
+    seed: int = 0,
+) -> DecompositionResult:
     r"""Greedy semi-binary decomposition (1) of ``weights`` under the objective (2).
 
     # Arguments
@@ -153,15 +163,16 @@ def sbd_decompose(weights: np.ndarray, gram: np.ndarray, components: int, *,
     s, n = w.shape
     rng = np.random.default_rng(seed)
     residual = w.copy()
-    rg = w @ g                                   # R G, updated per component
-    loss = float(np.sum(w * rg))                 # tr(R G R^T)
+    rg = w @ g  # R G, updated per component
+    loss = float(np.sum(w * rg))  # tr(R G R^T)
     diagonal = np.diag(g).tolist()
     g_columns = np.asfortranarray(g)
     us = np.zeros((s, components))
     vs = np.zeros((n, components))
     ds = np.zeros(components)
-    result = DecompositionResult(layer, us, vs, ds, reference=loss,
-                                 bits=components * (s + n), patches=patches)
+    result = DecompositionResult(
+        layer, us, vs, ds, reference=loss, bits=components * (s + n), patches=patches
+    )
     result.objective.append(loss)
     result.steps.append("start")
 
@@ -175,29 +186,29 @@ def sbd_decompose(weights: np.ndarray, gram: np.ndarray, components: int, *,
         gv = g @ v
         rgv = rg @ v
         u = _sign_keep(rgv, 1.0)
-        cross = float(u @ rgv)                   # u^T R G v
-        quad = s * float(v @ gv)                 # S v^T G v
+        cross = float(u @ rgv)  # u^T R G v
+        quad = s * float(v @ gv)  # S v^T G v
 
         # record and d_step run within this iteration and read the current d, cross, quad
         def record(step):
             result.objective.append(loss - 2 * d * cross + d * d * quad)  # noqa: B023
             result.steps.append(f"{step} {k + 1}")  # noqa: B023
 
-        def d_step():                            # (6)
+        def d_step():  # (6)
             return max(0.0, cross / quad) if quad > 0 else 0.0  # noqa: B023
 
         d = d_step()
         record("init")
         for _ in range(iterations):
             changed = False
-            if d > 0:                            # (4)
+            if d > 0:  # (4)
                 rgv = rg @ v
                 new_u = _sign_keep(rgv, u)
                 changed |= bool(np.any(new_u != u))
                 u = new_u
                 cross = float(u @ rgv)
             record("U")
-            if d > 0:                            # (5), bit by bit
+            if d > 0:  # (5), bit by bit
                 h = rg.T @ u
                 bits = v.tolist()
                 weight = d * s
@@ -233,19 +244,34 @@ def _sbd_replacement(result: DecompositionResult):
         binary = dict(kernel_quantizer="ste_sign", kernel_constraint="weight_clip")
         if isinstance(old, tf.keras.layers.Dense):
             first = lq.layers.QuantDense(k, use_bias=False, name=f"{old.name}_v", **binary)
-            last = lq.layers.QuantDense(config["units"], activation=config["activation"],
-                                        use_bias=config["use_bias"], name=f"{old.name}_u",
-                                        **binary)
+            last = lq.layers.QuantDense(
+                config["units"],
+                activation=config["activation"],
+                use_bias=config["use_bias"],
+                name=f"{old.name}_u",
+                **binary,
+            )
             v_kernel = result.v.astype(np.float32)
             u_kernel = result.u.T.astype(np.float32)
         else:
             first = lq.layers.QuantConv2D(
-                k, config["kernel_size"], strides=config["strides"], padding=config["padding"],
-                dilation_rate=config["dilation_rate"], use_bias=False, name=f"{old.name}_v",
-                **binary)
+                k,
+                config["kernel_size"],
+                strides=config["strides"],
+                padding=config["padding"],
+                dilation_rate=config["dilation_rate"],
+                use_bias=False,
+                name=f"{old.name}_v",
+                **binary,
+            )
             last = lq.layers.QuantConv2D(
-                config["filters"], 1, activation=config["activation"],
-                use_bias=config["use_bias"], name=f"{old.name}_u", **binary)
+                config["filters"],
+                1,
+                activation=config["activation"],
+                use_bias=config["use_bias"],
+                name=f"{old.name}_u",
+                **binary,
+            )
             kh, kw = config["kernel_size"]
             v_kernel = result.v.reshape(kh, kw, -1, k).astype(np.float32)
             u_kernel = result.u.T.reshape(1, 1, k, -1).astype(np.float32)
@@ -259,9 +285,17 @@ def _sbd_replacement(result: DecompositionResult):
     return replace
 
 
-def binarize_sbd(model, images, *, layers=None, bit_budget: float = 1.0,
-                 components: int | None = None, iterations: int = 10,
-                 patches_per_image: int | None = 16, seed: int = 0) -> BinarizedModel:
+def binarize_sbd(
+    model,
+    images,
+    *,
+    layers=None,
+    bit_budget: float = 1.0,
+    components: int | None = None,
+    iterations: int = 10,
+    patches_per_image: int | None = 16,
+    seed: int = 0,
+) -> BinarizedModel:
     r"""Replace ``model``'s hidden conv/dense layers one by one by SBD's three layers.
 
     # Arguments
@@ -286,7 +320,7 @@ def binarize_sbd(model, images, *, layers=None, bit_budget: float = 1.0,
     """
     names = _graph.target_layers(model, layers)
     images = check_images(model, images)
-    if components is None:                       # fail before any work
+    if components is None:  # fail before any work
         for name in names:
             n, s = kernel_matrix(model.get_layer(name)).shape
             components_for_budget(s, n, bit_budget, layer=name)
@@ -295,14 +329,23 @@ def binarize_sbd(model, images, *, layers=None, bit_budget: float = 1.0,
     current = _graph.rebuild(model, {})
     results = []
     for name in names:
-        matrix = kernel_matrix(current.get_layer(name)).T     # (S filters, N inputs)
+        matrix = kernel_matrix(current.get_layer(name)).T  # (S filters, N inputs)
         s, n = matrix.shape
-        k = int(components) if components is not None else components_for_budget(
-            s, n, bit_budget, layer=name)
-        stats = layer_gram(current, name, images, patches_per_image=patches_per_image,
-                           seed=seed)
-        result = sbd_decompose(matrix, stats.gram, k, iterations=iterations, layer=name,
-                               patches=stats.patches, seed=seed)
+        k = (
+            int(components)
+            if components is not None
+            else components_for_budget(s, n, bit_budget, layer=name)
+        )
+        stats = layer_gram(current, name, images, patches_per_image=patches_per_image, seed=seed)
+        result = sbd_decompose(
+            matrix,
+            stats.gram,
+            k,
+            iterations=iterations,
+            layer=name,
+            patches=stats.patches,
+            seed=seed,
+        )
         current = _graph.rebuild(current, {name: _sbd_replacement(result)})
         results.append(result)
     return BinarizedModel(current, results)

@@ -17,17 +17,27 @@ import json
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "build-delegate", help="compile the LCE-kernel delegate (g++)",
+        "build-delegate",
+        help="compile the LCE-kernel delegate (g++)",
         description="Compile bnnkit's LCE-kernel delegate: an external TFLite delegate that "
-                    "lets the stock ai-edge-litert runtime run LCE models (lce bundles), "
-                    "e.g. on a Raspberry Pi.")
-    parser.add_argument("--arch", choices=("native", "aarch64"), default="native",
-                        help="native (default) or aarch64 (cross-compile for a 64-bit Pi)")
-    parser.add_argument("--sources", metavar="DIR",
-                        help="folder of the pinned third-party sources (default: "
-                             "$BNNKIT_LCE_SOURCES, else download them)")
-    parser.add_argument("-o", "--output", metavar="PATH",
-                        help="the .so to write (default: where the runtime looks)")
+        "lets the stock ai-edge-litert runtime run LCE models (lce bundles), "
+        "e.g. on a Raspberry Pi.",
+    )
+    parser.add_argument(
+        "--arch",
+        choices=("native", "aarch64"),
+        default="native",
+        help="native (default) or aarch64 (cross-compile for a 64-bit Pi)",
+    )
+    parser.add_argument(
+        "--sources",
+        metavar="DIR",
+        help="folder of the pinned third-party sources (default: "
+        "$BNNKIT_LCE_SOURCES, else download them)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="PATH", help="the .so to write (default: where the runtime looks)"
+    )
     parser.add_argument("--json", action="store_true", help="print the build info as JSON")
     parser.set_defaults(func=run)
 
@@ -40,6 +50,8 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"path": str(path), **info}, indent=1))
     else:
-        print(f"built {path} ({info['size_bytes'] / 1024:.0f} KB, {info['target_cpu']}, "
-              f"{info['build_seconds']:.1f} s)")
+        print(
+            f"built {path} ({info['size_bytes'] / 1024:.0f} KB, {info['target_cpu']}, "
+            f"{info['build_seconds']:.1f} s)"
+        )
     return 0

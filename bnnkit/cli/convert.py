@@ -23,27 +23,47 @@ QAT_IMAGES = 10000
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "convert", help="convert a trained model to a verified .tflite",
+        "convert",
+        help="convert a trained model to a verified .tflite",
         description="Convert a run folder or a Keras model file to .tflite for a target "
-                    f"({'; '.join(f'{t.name}: {t.description}' for t in TARGETS)}), check it "
-                    "against the Keras model and write model.tflite and conversion.json.")
-    parser.add_argument("model", metavar="RUN_DIR_OR_MODEL_FILE",
-                        help="a runs/<name>/ folder, a .keras/.h5 file or a SavedModel folder")
-    parser.add_argument("-o", "--output", metavar="OUT",
-                        help="output folder (default: <run folder>/<target>, or "
-                             "<model file stem>-<target> beside the model file)")
+        f"({'; '.join(f'{t.name}: {t.description}' for t in TARGETS)}), check it "
+        "against the Keras model and write model.tflite and conversion.json.",
+    )
+    parser.add_argument(
+        "model",
+        metavar="RUN_DIR_OR_MODEL_FILE",
+        help="a runs/<name>/ folder, a .keras/.h5 file or a SavedModel folder",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="output folder (default: <run folder>/<target>, or "
+        "<model file stem>-<target> beside the model file)",
+    )
     parser.add_argument("--target", choices=TARGETS.names(), default=TARGETS.names()[0])
-    parser.add_argument("--allow-float", action="store_true",
-                        help="accept binary layers that stay float (listed in the report)")
-    parser.add_argument("--dataset", help="dataset for calibration data (default: the run's "
-                                          "config.json)")
+    parser.add_argument(
+        "--allow-float",
+        action="store_true",
+        help="accept binary layers that stay float (listed in the report)",
+    )
+    parser.add_argument(
+        "--dataset", help="dataset for calibration data (default: the run's config.json)"
+    )
     parser.add_argument("--data-dir", help="look for the dataset here first")
-    parser.add_argument("--qat-epochs", type=int, default=0, metavar="N",
-                        help="int8 target: epochs of QAT fine-tuning on training images "
-                             "(default 0: calibrate the int8 ranges only)")
-    parser.add_argument("--bundle", metavar="DIR",
-                        help="also write a deployment bundle (model.tflite, labels.txt, "
-                             "metadata.json) to DIR")
+    parser.add_argument(
+        "--qat-epochs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="int8 target: epochs of QAT fine-tuning on training images "
+        "(default 0: calibrate the int8 ranges only)",
+    )
+    parser.add_argument(
+        "--bundle",
+        metavar="DIR",
+        help="also write a deployment bundle (model.tflite, labels.txt, metadata.json) to DIR",
+    )
     add_custom_objects_argument(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -57,11 +77,15 @@ def module_list(text: str) -> list[str]:
 
 def add_custom_objects_argument(parser) -> None:
     parser.add_argument(
-        "--custom-objects", metavar="MODULE[,MODULE]", type=module_list, default=[],
+        "--custom-objects",
+        metavar="MODULE[,MODULE]",
+        type=module_list,
+        default=[],
         help="import these Python modules before loading the model, so that the custom "
-             "layers, quantizers and functions they define are known (larq_zoo's are known "
-             "whenever larq-zoo is installed). Importing a module runs its code: name only "
-             "modules you trust. The model file itself is still loaded in Keras' safe mode.")
+        "layers, quantizers and functions they define are known (larq_zoo's are known "
+        "whenever larq-zoo is installed). Importing a module runs its code: name only "
+        "modules you trust. The model file itself is still loaded in Keras' safe mode.",
+    )
 
 
 def _run_config(model_path: Path) -> dict:
@@ -105,37 +129,64 @@ def run(args) -> int:
     if dataset_name:
         from bnnkit.data import load_dataset
 
-        dataset = load_dataset(dataset_name, args.data_dir or config.get("data_dir"),
-                               allow_subset=bool(config.get("allow_subset", False)))
+        dataset = load_dataset(
+            dataset_name,
+            args.data_dir or config.get("data_dir"),
+            allow_subset=bool(config.get("allow_subset", False)),
+        )
         calibration_x = dataset.normalize(dataset.x_test[:CALIBRATION_IMAGES])
         calibration_y = dataset.y_test[:CALIBRATION_IMAGES]
         if args.qat_epochs:
-            qat_data = (dataset.normalize(dataset.x_train[:QAT_IMAGES]),
-                        dataset.y_train[:QAT_IMAGES])
+            qat_data = (
+                dataset.normalize(dataset.x_train[:QAT_IMAGES]),
+                dataset.y_train[:QAT_IMAGES],
+            )
     elif args.qat_epochs:
         raise InvalidInputError("--qat-epochs needs training data: pass --dataset")
 
     import converters
 
-    metadata = {"source_model": str(model_path), "method": config.get("method"),
-                "dataset": dataset_name}
+    metadata = {
+        "source_model": str(model_path),
+        "method": config.get("method"),
+        "dataset": dataset_name,
+    }
     report = converters.convert_model(
-        model, output, args.target, calibration_x=calibration_x, calibration_y=calibration_y,
-        allow_float=args.allow_float, overwrite=args.overwrite, qat_data=qat_data,
-        qat_epochs=args.qat_epochs, metadata=metadata)
+        model,
+        output,
+        args.target,
+        calibration_x=calibration_x,
+        calibration_y=calibration_y,
+        allow_float=args.allow_float,
+        overwrite=args.overwrite,
+        qat_data=qat_data,
+        qat_epochs=args.qat_epochs,
+        metadata=metadata,
+    )
     if args.bundle:
-        classes = dataset.classes if dataset is not None else \
-            [str(i) for i in range(int(model.output_shape[-1]))]
-        converters.write_bundle(args.bundle, report["model_path"], classes=classes,
-                                metadata={"name": model_path.name if model_path.is_dir()
-                                          else model_path.stem,
-                                          "method": config.get("method"),
-                                          "dataset": dataset_name, "target": args.target},
-                                overwrite=args.overwrite)
+        classes = (
+            dataset.classes
+            if dataset is not None
+            else [str(i) for i in range(int(model.output_shape[-1]))]
+        )
+        converters.write_bundle(
+            args.bundle,
+            report["model_path"],
+            classes=classes,
+            metadata={
+                "name": model_path.name if model_path.is_dir() else model_path.stem,
+                "method": config.get("method"),
+                "dataset": dataset_name,
+                "target": args.target,
+            },
+            overwrite=args.overwrite,
+        )
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(converters.format_table(report))
-        print(f"wrote {output / 'model.tflite'} and {output / 'conversion.json'}"
-              + (f"; bundle {args.bundle}" if args.bundle else ""))
+        print(
+            f"wrote {output / 'model.tflite'} and {output / 'conversion.json'}"
+            + (f"; bundle {args.bundle}" if args.bundle else "")
+        )
     return 0

@@ -18,20 +18,28 @@ from converters.runtime import AUTO, runtime_choices
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "evaluate", help="accuracy of a .tflite on a dataset",
+        "evaluate",
+        help="accuracy of a .tflite on a dataset",
         description="Run a .tflite (or a bundle folder) on a dataset's test split and print "
-                    "its top-1 accuracy, the runtime and kernel options used.")
-    parser.add_argument("model", metavar="MODEL.tflite", help="a .tflite file or a folder "
-                                                               "holding model.tflite")
-    parser.add_argument("--dataset", default=None,
-                        help="dataset name (default: the bundle's, else mnist)")
+        "its top-1 accuracy, the runtime and kernel options used.",
+    )
+    parser.add_argument(
+        "model", metavar="MODEL.tflite", help="a .tflite file or a folder holding model.tflite"
+    )
+    parser.add_argument(
+        "--dataset", default=None, help="dataset name (default: the bundle's, else mnist)"
+    )
     parser.add_argument("--data-dir", help="look for the dataset here first")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="interpreter threads (default 1)")
-    parser.add_argument("--runtime", choices=runtime_choices(), default=AUTO,
-                        help="interpreter (default: the first one available here that has "
-                             "the model's ops)")
+    parser.add_argument(
+        "--threads", type=int, default=1, metavar="N", help="interpreter threads (default 1)"
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=runtime_choices(),
+        default=AUTO,
+        help="interpreter (default: the first one available here that has the model's ops)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
 
@@ -66,14 +74,16 @@ def run(args) -> int:
     dataset = load_dataset(dataset_name, args.data_dir)
     x, y = dataset.x_test, dataset.y_test
     if args.limit:
-        x, y = x[:args.limit], y[:args.limit]
+        x, y = x[: args.limit], y[: args.limit]
     result = converters.evaluate_tflite(runner, dataset.normalize(x), y)
     result.update(model=str(model), dataset=dataset_name)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         options = ", ".join(f"{k}={v}" for k, v in result["options"].items())
-        print(f"{model}: top-1 accuracy {result['accuracy']:.2%} on {result['n']} "
-              f"{dataset_name} test images ({result['runtime']} runtime, {options}; "
-              f"{result['ms_per_image']:.2f} ms/image)")
+        print(
+            f"{model}: top-1 accuracy {result['accuracy']:.2%} on {result['n']} "
+            f"{dataset_name} test images ({result['runtime']} runtime, {options}; "
+            f"{result['ms_per_image']:.2f} ms/image)"
+        )
     return 0

@@ -44,14 +44,17 @@ LCE_PREFIX = "Lce"
 def _read_bundle_files(folder: Path) -> tuple[dict, bytes, list[str]]:
     """metadata, model bytes and labels of a bundle folder (docs/bundle-format.md)."""
     if not folder.is_dir():
-        raise InvalidInputError(f"{folder}: not a bundle folder (expected model.tflite, "
-                                "labels.txt and metadata.json in it)")
+        raise InvalidInputError(
+            f"{folder}: not a bundle folder (expected model.tflite, "
+            "labels.txt and metadata.json in it)"
+        )
     meta_path = folder / "metadata.json"
     try:
         metadata = json.loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InvalidModelFileError(f"{folder}: no metadata.json; is this a bundle from "
-                                    "bnnkit convert?") from None
+        raise InvalidModelFileError(
+            f"{folder}: no metadata.json; is this a bundle from bnnkit convert?"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidModelFileError(f"{meta_path}: not valid JSON ({error})") from None
     if not isinstance(metadata, dict) or metadata.get("format_version") != 1:
@@ -72,29 +75,36 @@ def _model_info(data: bytes) -> dict:
     import tflite
 
     if len(data) < 8 or data[4:8] != b"TFL3":
-        raise InvalidModelFileError("model.tflite is not a TFLite flatbuffer (no 'TFL3' "
-                                    "identifier)")
+        raise InvalidModelFileError(
+            "model.tflite is not a TFLite flatbuffer (no 'TFL3' identifier)"
+        )
     try:
         model = tflite.Model.GetRootAsModel(data, 0)
         custom = []
         for i in range(model.OperatorCodesLength()):
             code = model.OperatorCodes(i)
-            if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) == \
-                    tflite.BuiltinOperator.CUSTOM:
+            if (
+                max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+                == tflite.BuiltinOperator.CUSTOM
+            ):
                 custom.append((code.CustomCode() or b"").decode("utf-8", "replace"))
         graph = model.Subgraphs(0)
         inp, out = graph.Tensors(graph.Inputs(0)), graph.Tensors(graph.Outputs(0))
-        return {"custom_ops": custom, "num_inputs": graph.InputsLength(),
-                "num_outputs": graph.OutputsLength(),
-                "input_shape": [int(d) for d in inp.ShapeAsNumpy()],
-                "input_float": inp.Type() == tflite.TensorType.FLOAT32,
-                "output_shape": [int(d) for d in out.ShapeAsNumpy()]}
+        return {
+            "custom_ops": custom,
+            "num_inputs": graph.InputsLength(),
+            "num_outputs": graph.OutputsLength(),
+            "input_shape": [int(d) for d in inp.ShapeAsNumpy()],
+            "input_float": inp.Type() == tflite.TensorType.FLOAT32,
+            "output_shape": [int(d) for d in out.ShapeAsNumpy()],
+        }
     except Exception as error:  # a corrupt flatbuffer raises anything from struct/IndexError
         raise InvalidModelFileError(f"model.tflite is corrupt or truncated ({error})") from None
 
 
-def check_bundle_for_flavor(metadata: dict, model: bytes, labels: list[str],
-                            flavor: str | None) -> None:
+def check_bundle_for_flavor(
+    metadata: dict, model: bytes, labels: list[str], flavor: str | None
+) -> None:
     """Raise if the app's ``flavor`` (None: both) would refuse this bundle; same rules as the
     Java core's ``BundleCheck``."""
     from bnnkit.imaging import check_input_spec
@@ -102,45 +112,62 @@ def check_bundle_for_flavor(metadata: dict, model: bytes, labels: list[str],
     height, width, channels = check_input_spec(metadata.get("input"))
     runtime = metadata.get("runtime")
     if runtime not in ("tflite", "lce"):
-        raise InvalidModelFileError(f"metadata runtime {runtime!r} is not one of "
-                                    "['lce', 'tflite']")
+        raise InvalidModelFileError(f"metadata runtime {runtime!r} is not one of ['lce', 'tflite']")
     info = _model_info(model)
     lce_ops = sorted({op for op in info["custom_ops"] if op.startswith(LCE_PREFIX)})
     unknown = sorted({op for op in info["custom_ops"] if not op.startswith(LCE_PREFIX)})
     if unknown:
-        raise UnsupportedModelError(f"the model uses custom ops {unknown} that the app cannot "
-                                    "run; convert it for the 'litert' or 'lce' target")
+        raise UnsupportedModelError(
+            f"the model uses custom ops {unknown} that the app cannot "
+            "run; convert it for the 'litert' or 'lce' target"
+        )
     if flavor != "lce" and (lce_ops or runtime == "lce"):
         needs = f"ops {lce_ops}" if lce_ops else "metadata runtime 'lce'"
-        where = "the 'litert' flavor" if flavor == "litert" else \
-            "app/src/main/assets (used by both flavors)"
+        where = (
+            "the 'litert' flavor"
+            if flavor == "litert"
+            else "app/src/main/assets (used by both flavors)"
+        )
         raise UnsupportedModelError(
             f"this bundle needs Larq Compute Engine ({needs}) and cannot go into {where}; "
-            "use --flavor lce, or convert the model with target 'litert'")
+            "use --flavor lce, or convert the model with target 'litert'"
+        )
     if info["num_inputs"] != 1 or info["num_outputs"] != 1:
-        raise UnsupportedModelError(f"the model has {info['num_inputs']} inputs and "
-                                    f"{info['num_outputs']} outputs; the app runs image "
-                                    "classifiers with one of each")
+        raise UnsupportedModelError(
+            f"the model has {info['num_inputs']} inputs and "
+            f"{info['num_outputs']} outputs; the app runs image "
+            "classifiers with one of each"
+        )
     expected = [1, height, width, channels]
     if info["input_shape"] != expected or not info["input_float"]:
-        raise InvalidModelFileError(f"the model does not match its metadata: its input is "
-                                    f"{info['input_shape']} (float32: {info['input_float']}) but "
-                                    f"metadata.json says float32 {expected}")
+        raise InvalidModelFileError(
+            f"the model does not match its metadata: its input is "
+            f"{info['input_shape']} (float32: {info['input_float']}) but "
+            f"metadata.json says float32 {expected}"
+        )
     num_classes = (metadata.get("output") or {}).get("num_classes")
     size = 1
     for d in info["output_shape"]:
         size *= d
     if not info["output_shape"] or info["output_shape"][0] != 1 or size != num_classes:
-        raise InvalidModelFileError(f"the model does not match its metadata: its output is "
-                                    f"{info['output_shape']} but metadata.json says "
-                                    f"{num_classes} classes")
+        raise InvalidModelFileError(
+            f"the model does not match its metadata: its output is "
+            f"{info['output_shape']} but metadata.json says "
+            f"{num_classes} classes"
+        )
     if len(labels) != num_classes:
-        raise InvalidModelFileError(f"labels.txt has {len(labels)} lines but metadata.json "
-                                    f"says {num_classes} classes")
+        raise InvalidModelFileError(
+            f"labels.txt has {len(labels)} lines but metadata.json says {num_classes} classes"
+        )
 
 
-def export_android(bundle: str | os.PathLike, app: str | os.PathLike = "android_demo", *,
-                   flavor: str | None = None, overwrite: bool = False) -> Path:
+def export_android(
+    bundle: str | os.PathLike,
+    app: str | os.PathLike = "android_demo",
+    *,
+    flavor: str | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Copy ``bundle`` into the app's assets for ``flavor`` and return the destination.
 
     # Arguments
@@ -158,8 +185,10 @@ def export_android(bundle: str | os.PathLike, app: str | os.PathLike = "android_
         raise InvalidInputError(f"--flavor {flavor!r} is not one of {list(FLAVORS)}")
     app = Path(app)
     if not (app / "app" / "src" / "main" / "AndroidManifest.xml").is_file():
-        raise InvalidInputError(f"{app}: not the Android project (no app/src/main/"
-                                "AndroidManifest.xml); pass --app android_demo")
+        raise InvalidInputError(
+            f"{app}: not the Android project (no app/src/main/"
+            "AndroidManifest.xml); pass --app android_demo"
+        )
     bundle = Path(bundle)
     try:
         from converters.bundle import read_bundle  # type: ignore[import-not-found]
@@ -178,10 +207,12 @@ def export_android(bundle: str | os.PathLike, app: str | os.PathLike = "android_
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=dest.parent))
     try:
         (staging / "model.tflite").write_bytes(model)
-        (staging / "labels.txt").write_text("".join(f"{name}\n" for name in labels),
-                                            encoding="utf-8")
-        (staging / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n",
-                                               encoding="utf-8")
+        (staging / "labels.txt").write_text(
+            "".join(f"{name}\n" for name in labels), encoding="utf-8"
+        )
+        (staging / "metadata.json").write_text(
+            json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
+        )
         if dest.exists():
             shutil.rmtree(dest)
         staging.rename(dest)
@@ -193,17 +224,25 @@ def export_android(bundle: str | os.PathLike, app: str | os.PathLike = "android_
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "export-android", help="put a model bundle into the Android app's assets",
+        "export-android",
+        help="put a model bundle into the Android app's assets",
         description="Copy a bundle (model.tflite + labels.txt + metadata.json) into the "
-                    "Android app's assets, after checking that the chosen flavor can run it.")
+        "Android app's assets, after checking that the chosen flavor can run it.",
+    )
     parser.add_argument("bundle", metavar="BUNDLE", help="a bundle folder")
-    parser.add_argument("--app", default="android_demo",
-                        help="the Android project folder (default: android_demo)")
-    parser.add_argument("--flavor", choices=FLAVORS, default=None,
-                        help="only this flavor's assets (default: main assets, both flavors; "
-                             "LCE bundles need --flavor lce)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace a bundle already in the assets")
+    parser.add_argument(
+        "--app", default="android_demo", help="the Android project folder (default: android_demo)"
+    )
+    parser.add_argument(
+        "--flavor",
+        choices=FLAVORS,
+        default=None,
+        help="only this flavor's assets (default: main assets, both flavors; "
+        "LCE bundles need --flavor lce)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a bundle already in the assets"
+    )
     parser.set_defaults(func=run)
 
 

@@ -84,12 +84,19 @@ def read_bundle(folder: str | Path) -> ModelSpec:
     imaging.check_input_spec(metadata.get("input"))
     activation = (metadata.get("output") or {}).get("activation", "softmax")
     if activation not in imaging.ACTIVATIONS:
-        raise InvalidModelFileError(f"{folder}: metadata output.activation {activation!r} is "
-                                    f"not one of {list(imaging.ACTIVATIONS)}")
-    return ModelSpec(model_path=bundle.model_path, input=metadata["input"],
-                     classes=list(bundle.classes) or None, activation=activation,
-                     name=str(metadata.get("name") or Path(folder).name),
-                     target=metadata.get("target"), runtime=metadata.get("runtime"))
+        raise InvalidModelFileError(
+            f"{folder}: metadata output.activation {activation!r} is "
+            f"not one of {list(imaging.ACTIVATIONS)}"
+        )
+    return ModelSpec(
+        model_path=bundle.model_path,
+        input=metadata["input"],
+        classes=list(bundle.classes) or None,
+        activation=activation,
+        name=str(metadata.get("name") or Path(folder).name),
+        target=metadata.get("target"),
+        runtime=metadata.get("runtime"),
+    )
 
 
 def bare_model_spec(model_path: str | Path, input_shape: Sequence[int]) -> ModelSpec:
@@ -102,17 +109,32 @@ def bare_model_spec(model_path: str | Path, input_shape: Sequence[int]) -> Model
     if len(shape) != 4 or shape[3] not in (1, 3) or min(shape[1:3]) < 1:
         raise UnsupportedModelError(
             f"{model_path}: input shape {shape} is not an image [1, H, W, 1 or 3]; "
-            "bnnkit predict needs an image classifier")
+            "bnnkit predict needs an image classifier"
+        )
     shape[0] = 1
     channels = shape[3]
     mode = "grayscale" if channels == 1 else "rgb"
-    spec = {"shape": shape, "dtype": "float32", "color_mode": mode, "resize": "bilinear",
-            "mean": [DEFAULT_MEAN] * channels, "std": [DEFAULT_STD] * channels}
-    note = (f"{Path(model_path).name} has no bundle metadata: assuming {mode} input "
-            f"{shape[1]}x{shape[2]} normalized to [-1, 1] (mean {DEFAULT_MEAN}, std "
-            f"{DEFAULT_STD}) and class names = output indices; export a bundle to fix these")
-    return ModelSpec(model_path=Path(model_path), input=spec, classes=None, activation=None,
-                     name=Path(model_path).stem, notes=[note])
+    spec = {
+        "shape": shape,
+        "dtype": "float32",
+        "color_mode": mode,
+        "resize": "bilinear",
+        "mean": [DEFAULT_MEAN] * channels,
+        "std": [DEFAULT_STD] * channels,
+    }
+    note = (
+        f"{Path(model_path).name} has no bundle metadata: assuming {mode} input "
+        f"{shape[1]}x{shape[2]} normalized to [-1, 1] (mean {DEFAULT_MEAN}, std "
+        f"{DEFAULT_STD}) and class names = output indices; export a bundle to fix these"
+    )
+    return ModelSpec(
+        model_path=Path(model_path),
+        input=spec,
+        classes=None,
+        activation=None,
+        name=Path(model_path).stem,
+        notes=[note],
+    )
 
 
 def scores_to_top_k(scores, spec: ModelSpec, k: int) -> list[dict]:
@@ -125,8 +147,12 @@ def scores_to_top_k(scores, spec: ModelSpec, k: int) -> list[dict]:
     values = np.asarray(scores, dtype=np.float64).reshape(-1)
     if spec.activation is None:
         finite = bool(np.all(np.isfinite(values)))
-        is_probability = (finite and values.min() >= 0.0 and values.max() <= 1.0
-                          and abs(values.sum() - 1.0) <= _SOFTMAX_TOLERANCE)
+        is_probability = (
+            finite
+            and values.min() >= 0.0
+            and values.max() <= 1.0
+            and abs(values.sum() - 1.0) <= _SOFTMAX_TOLERANCE
+        )
         spec.activation = "softmax" if is_probability else "linear"
         if not is_probability and finite:
             spec.notes.append("the outputs are not probabilities: applying a softmax")
@@ -135,13 +161,18 @@ def scores_to_top_k(scores, spec: ModelSpec, k: int) -> list[dict]:
     if values.size != len(spec.classes):
         raise InvalidModelFileError(
             f"{spec.model_path}: the model has {values.size} outputs but the bundle names "
-            f"{len(spec.classes)} classes")
+            f"{len(spec.classes)} classes"
+        )
     best = imaging.top_k(values, k, activation=spec.activation)
     return [{"index": i, "label": spec.classes[i], "probability": p} for i, p in best]
 
 
-def predict_files(predict: Callable[[np.ndarray], np.ndarray], spec: ModelSpec,
-                  image_paths: Sequence[str | Path], k: int = 3) -> list[dict]:
+def predict_files(
+    predict: Callable[[np.ndarray], np.ndarray],
+    spec: ModelSpec,
+    image_paths: Sequence[str | Path],
+    k: int = 3,
+) -> list[dict]:
     """Preprocess each image as ``spec.input`` says, run ``predict`` on it, rank the outputs.
 
     # Arguments
@@ -181,9 +212,16 @@ def format_text(results: list[dict]) -> str:
 
 def to_report(spec: ModelSpec, results: list[dict], runtime: str | None) -> dict:
     """The ``--json`` document (the Pi runner prints the same one)."""
-    return {"model": str(spec.model_path), "name": spec.name, "target": spec.target,
-            "runtime": runtime, "input": spec.input, "activation": spec.activation,
-            "notes": list(spec.notes), "predictions": results}
+    return {
+        "model": str(spec.model_path),
+        "name": spec.name,
+        "target": spec.target,
+        "runtime": runtime,
+        "input": spec.input,
+        "activation": spec.activation,
+        "notes": list(spec.notes),
+        "predictions": results,
+    }
 
 
 def check_images_exist(image_paths: Sequence[str | Path]) -> None:
@@ -213,18 +251,29 @@ def _open_runner(model_path: Path, threads: int | None):
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "predict", help="top-k classes of image files on a bundle or .tflite",
+        "predict",
+        help="top-k classes of image files on a bundle or .tflite",
         description="Print the top-k classes of each image (PNG/JPEG/..., any size and mode), "
-                    "preprocessed as the bundle's metadata.json says. A bare .tflite is assumed "
-                    "to take [-1, 1]-normalized pixels and its classes are numbered.")
-    parser.add_argument("model", metavar="BUNDLE_OR_TFLITE",
-                        help="a bundle folder (from bnnkit convert) or a .tflite file")
+        "preprocessed as the bundle's metadata.json says. A bare .tflite is assumed "
+        "to take [-1, 1]-normalized pixels and its classes are numbered.",
+    )
+    parser.add_argument(
+        "model",
+        metavar="BUNDLE_OR_TFLITE",
+        help="a bundle folder (from bnnkit convert) or a .tflite file",
+    )
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
-    parser.add_argument("--top-k", type=int, default=3, metavar="K",
-                        help="classes to print per image (default 3)")
+    parser.add_argument(
+        "--top-k", type=int, default=3, metavar="K", help="classes to print per image (default 3)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="interpreter threads (default: the runtime's)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="interpreter threads (default: the runtime's)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -241,7 +290,8 @@ def run(args) -> int:
     elif list(runner.input_shape)[1:] != list(spec.input["shape"])[1:]:
         raise InvalidModelFileError(
             f"{args.model}: metadata.json says input shape {spec.input['shape']} but the model "
-            f"takes {list(runner.input_shape)}")
+            f"takes {list(runner.input_shape)}"
+        )
     results = predict_files(runner.predict, spec, args.images, args.top_k)
     runtime = getattr(runner, "runtime", None)
     if args.json:

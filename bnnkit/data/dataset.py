@@ -53,8 +53,16 @@ class Dataset:
     def subset(self, train: int | None = None, test: int | None = None) -> Dataset:
         """The first ``train``/``test`` examples (all when None), for small budgets."""
         return Dataset(
-            self.name, self.x_train[:train], self.y_train[:train], self.x_test[:test],
-            self.y_test[:test], self.classes, self.source, self.color_mode, self.mean, self.std,
+            self.name,
+            self.x_train[:train],
+            self.y_train[:train],
+            self.x_test[:test],
+            self.y_test[:test],
+            self.classes,
+            self.source,
+            self.color_mode,
+            self.mean,
+            self.std,
         )
 
     def pipeline(self, split: str, batch_size: int = 128, *, shuffle_seed: int | None = None):

@@ -64,8 +64,7 @@ def load_image_folder(root: str | Path, image_size: tuple[int, int] | None = Non
         raise InvalidDatasetError(
             f"{root} needs at least two class sub-folders with images; found {len(classes)}"
         )
-    counts = {c: len(splits["train"].get(c, [])) + len(splits["test"].get(c, []))
-              for c in classes}
+    counts = {c: len(splits["train"].get(c, [])) + len(splits["test"].get(c, [])) for c in classes}
     empty = [c for c, n in counts.items() if n == 0]
     if empty:
         raise InvalidDatasetError(f"{root}: class folder(s) with no images: {', '.join(empty)}")
@@ -102,5 +101,13 @@ def load_image_folder(root: str | Path, image_size: tuple[int, int] | None = Non
     x_test, y_test = stack(arrays["test"][0]), arrays["test"][1]
     if len(x_train) == 0 or len(x_test) == 0:
         raise InvalidDatasetError(f"{root}: too few images to have both a train and a test split")
-    return Dataset(f"folder:{root}", x_train, y_train, x_test, y_test, classes, str(root),
-                   color_mode="grayscale" if grayscale else "rgb")
+    return Dataset(
+        f"folder:{root}",
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        classes,
+        str(root),
+        color_mode="grayscale" if grayscale else "rgb",
+    )

@@ -28,16 +28,34 @@ KERAS_CACHE = Path("~/.keras/datasets").expanduser()
 BUNDLED_SUBSET = Path(__file__).with_name("mnist_subset")
 
 _IDX_FILES = (
-    "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
 )
 FASHION_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 CIFAR10_CLASSES = [
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 ]
 _KERAS_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 _CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -46,8 +64,10 @@ _CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 _SPECS = {
     "mnist": (("mnist", "MNIST", "."), [str(d) for d in range(10)]),
     "fashion_mnist": (("fashion-mnist", "fashion_mnist", "."), FASHION_CLASSES),
-    "cifar10": (("cifar-10-batches-py", "cifar10/cifar-10-batches-py", "cifar10", "."),
-                CIFAR10_CLASSES),
+    "cifar10": (
+        ("cifar-10-batches-py", "cifar10/cifar-10-batches-py", "cifar10", "."),
+        CIFAR10_CLASSES,
+    ),
 }
 DATASETS = tuple(_SPECS) + ("folder:<path>",)
 
@@ -61,8 +81,9 @@ def _read_idx_set(folder: Path, name: str, classes: list[str], source: str) -> D
     if not all(path.is_file() for path in paths):
         return None
     x_train, y_train, x_test, y_test = (read_idx(path) for path in paths)
-    return _checked(Dataset(name, x_train[..., None], y_train, x_test[..., None], y_test,
-                            classes, source))
+    return _checked(
+        Dataset(name, x_train[..., None], y_train, x_test[..., None], y_test, classes, source)
+    )
 
 
 def _read_keras_mnist_npz(path: Path, source: str) -> Dataset | None:
@@ -74,8 +95,17 @@ def _read_keras_mnist_npz(path: Path, source: str) -> Dataset | None:
             x_test, y_test = arrays["x_test"], arrays["y_test"]
     except (OSError, KeyError, ValueError) as error:
         raise InvalidDatasetError(f"{path} is not a Keras mnist.npz: {error}") from error
-    return _checked(Dataset("mnist", x_train[..., None], y_train, x_test[..., None], y_test,
-                            _SPECS["mnist"][1], source))
+    return _checked(
+        Dataset(
+            "mnist",
+            x_train[..., None],
+            y_train,
+            x_test[..., None],
+            y_test,
+            _SPECS["mnist"][1],
+            source,
+        )
+    )
 
 
 def _read_cifar10(folder: Path, source: str) -> Dataset | None:
@@ -104,15 +134,25 @@ def _read_cifar10(folder: Path, source: str) -> Dataset | None:
 
     train = [read_batch(path) for path in train_files]
     x_test, y_test = read_batch(test_file)
-    return _checked(Dataset(
-        "cifar10", np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]),
-        x_test, y_test, CIFAR10_CLASSES, source, color_mode="rgb",
-    ))
+    return _checked(
+        Dataset(
+            "cifar10",
+            np.concatenate([x for x, _ in train]),
+            np.concatenate([y for _, y in train]),
+            x_test,
+            y_test,
+            CIFAR10_CLASSES,
+            source,
+            color_mode="rgb",
+        )
+    )
 
 
 def _checked(dataset: Dataset) -> Dataset:
-    for split, x, y in (("train", dataset.x_train, dataset.y_train),
-                        ("test", dataset.x_test, dataset.y_test)):
+    for split, x, y in (
+        ("train", dataset.x_train, dataset.y_train),
+        ("test", dataset.x_test, dataset.y_test),
+    ):
         if len(x) != len(y):
             raise InvalidDatasetError(
                 f"{dataset.name} ({dataset.source}): {split} has {len(x)} images but "
@@ -154,8 +194,11 @@ def _download(name: str) -> Dataset:
     if name == "fashion_mnist":
         folder = KERAS_CACHE / "fashion-mnist"
         for file in _IDX_FILES:
-            tf.keras.utils.get_file(file, _KERAS_BASE_URL + "fashion-mnist/" + file,
-                                    cache_subdir="datasets/fashion-mnist")
+            tf.keras.utils.get_file(
+                file,
+                _KERAS_BASE_URL + "fashion-mnist/" + file,
+                cache_subdir="datasets/fashion-mnist",
+            )
         return _read_idx_set(folder, name, FASHION_CLASSES, f"downloaded to {folder}")
     path = tf.keras.utils.get_file("cifar-10-batches-py", _CIFAR10_URL, untar=True)
     return _read_cifar10(Path(path), f"downloaded to {path}")
@@ -163,16 +206,22 @@ def _download(name: str) -> Dataset:
 
 def load_bundled_mnist_subset() -> Dataset:
     """The real MNIST subset shipped with bnnkit (first 5,000 train / 1,000 test images)."""
-    found = _read_idx_set(BUNDLED_SUBSET, "mnist", _SPECS["mnist"][1],
-                          "bnnkit's bundled MNIST subset")
+    found = _read_idx_set(
+        BUNDLED_SUBSET, "mnist", _SPECS["mnist"][1], "bnnkit's bundled MNIST subset"
+    )
     if found is None:
         raise DatasetNotFoundError(f"the bundled MNIST subset is missing from {BUNDLED_SUBSET}")
     return found
 
 
-def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *,
-                 allow_download: bool | None = None, allow_subset: bool = False,
-                 image_size: tuple[int, int] | None = None) -> Dataset:
+def load_dataset(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    allow_download: bool | None = None,
+    allow_subset: bool = False,
+    image_size: tuple[int, int] | None = None,
+) -> Dataset:
     """Load a dataset by name, searching the places listed in the module docstring.
 
     # Arguments
@@ -225,6 +274,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *,
     if allow_subset and key == "mnist":
         return load_bundled_mnist_subset()
     raise DatasetNotFoundError(
-        f"dataset {key!r} not found. Tried: " + "; ".join(tried)
+        f"dataset {key!r} not found. Tried: "
+        + "; ".join(tried)
         + ". Put the files in one of these places or pass --data-dir."
     )

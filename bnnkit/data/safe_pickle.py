@@ -169,8 +169,15 @@ def read_pickle_safely(path: str | Path):
                 stack.append(None)
             elif name in ("NEWTRUE", "NEWFALSE"):
                 stack.append(name == "NEWTRUE")
-            elif opcode.arg is not None and name not in ("INST", "OBJ", "EXT1", "EXT2", "EXT4",
-                                                           "PERSID", "BINPERSID"):
+            elif opcode.arg is not None and name not in (
+                "INST",
+                "OBJ",
+                "EXT1",
+                "EXT2",
+                "EXT4",
+                "PERSID",
+                "BINPERSID",
+            ):
                 # Literals: ints, floats, strings and bytes.
                 stack.append(arg)
             else:

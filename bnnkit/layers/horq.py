@@ -42,12 +42,15 @@ class HorqConv2D(lq.layers.QuantConv2D):
     - Li et al. HORQ. ICCV 2017. https://arxiv.org/abs/1708.08687
     """
 
-    def __init__(self, filters, kernel_size, *args, order: int = 2,
-                 clip_value: float | None = 1.0, **kwargs):
+    def __init__(
+        self, filters, kernel_size, *args, order: int = 2, clip_value: float | None = 1.0, **kwargs
+    ):
         _check_order(order)
         if kwargs.get("input_quantizer") is not None:
-            raise ValueError("HorqConv2D binarizes its inputs itself (order-k residual "
-                             "signs); leave input_quantizer=None")
+            raise ValueError(
+                "HorqConv2D binarizes its inputs itself (order-k residual "
+                "signs); leave input_quantizer=None"
+            )
         kwargs.setdefault("kernel_quantizer", BWNWeightQuantizer())
         self.order = order
         self.clip_value = clip_value

@@ -34,13 +34,19 @@ class ChannelScale(tf.keras.layers.Layer):
 
     def build(self, input_shape):
         self.scale = self.add_weight(
-            name="scale", shape=(int(input_shape[-1]),), initializer=self.scale_initializer,
-            constraint=tf.keras.constraints.NonNeg(), trainable=True)
+            name="scale",
+            shape=(int(input_shape[-1]),),
+            initializer=self.scale_initializer,
+            constraint=tf.keras.constraints.NonNeg(),
+            trainable=True,
+        )
         super().build(input_shape)
 
     def call(self, inputs):
         return inputs * tf.cast(self.scale, inputs.dtype)
 
     def get_config(self):
-        return {**super().get_config(),
-                "scale_initializer": tf.keras.initializers.serialize(self.scale_initializer)}
+        return {
+            **super().get_config(),
+            "scale_initializer": tf.keras.initializers.serialize(self.scale_initializer),
+        }

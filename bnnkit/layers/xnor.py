@@ -20,8 +20,10 @@ from bnnkit.quantizers.xnor import XnorInputQuantizer, binarize_gradient, xnor_k
 
 def _conv_without_bias_and_activation(layer, parent, inputs):
     """Run ``parent.call`` (Larq's quantize -> pad -> conv) with bias/activation off."""
-    with lq.utils.patch_object(layer, "use_bias", False), \
-            lq.utils.patch_object(layer, "activation", None):
+    with (
+        lq.utils.patch_object(layer, "use_bias", False),
+        lq.utils.patch_object(layer, "activation", None),
+    ):
         return parent.call(layer, inputs)
 
 
@@ -57,8 +59,15 @@ class XnorConv2D(lq.layers.QuantConv2D):
     - Rastegari et al. XNOR-Net. ECCV 2016. https://arxiv.org/abs/1603.05279
     """
 
-    def __init__(self, filters, kernel_size, *args, input_scale: bool = True,
-                 binary_gradient: bool = False, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        *args,
+        input_scale: bool = True,
+        binary_gradient: bool = False,
+        **kwargs,
+    ):
         kwargs.setdefault("input_quantizer", XnorInputQuantizer())
         kwargs.setdefault("kernel_quantizer", BWNWeightQuantizer())
         self.input_scale = bool(input_scale)
@@ -74,10 +83,14 @@ class XnorConv2D(lq.layers.QuantConv2D):
         if self.binary_gradient:
             outputs = binarize_gradient(outputs)
         if self.input_scale:
-            outputs = outputs * xnor_k_map(inputs, self.kernel_size, self.strides,
-                                           self.padding, self.dilation_rate)
+            outputs = outputs * xnor_k_map(
+                inputs, self.kernel_size, self.strides, self.padding, self.dilation_rate
+            )
         return _bias_and_activation(self, outputs)
 
     def get_config(self):
-        return {**super().get_config(), "input_scale": self.input_scale,
-                "binary_gradient": self.binary_gradient}
+        return {
+            **super().get_config(),
+            "input_scale": self.input_scale,
+            "binary_gradient": self.binary_gradient,
+        }

@@ -11,8 +11,8 @@ from bnnkit.methods.base import Method, Stage
 
 #: Options every data-driven method takes, with their defaults.
 COMMON_OPTIONS = {
-    "float_model": None,          # path of a trained float model to start from
-    "finetune_epochs": None,      # None: the same number of epochs as the float stage
+    "float_model": None,  # path of a trained float model to start from
+    "finetune_epochs": None,  # None: the same number of epochs as the float stage
     "finetune_learning_rate": 1e-4,
     "float_learning_rate": 1e-3,  # the float baseline's recipe
     "calibration_images": 1024,
@@ -36,12 +36,12 @@ class DataDrivenMethod(Method):
     def option_defaults(cls) -> dict:
         return dict(COMMON_OPTIONS)
 
-    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False,
-                   name):
+    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         from bnnkit.methods import get_method
 
-        return get_method("float").conv_block(x, filters, kernel_size, strides=strides,
-                                              padding=padding, pool=pool, name=name)
+        return get_method("float").conv_block(
+            x, filters, kernel_size, strides=strides, padding=padding, pool=pool, name=name
+        )
 
     def binarize(self, model, images):
         raise NotImplementedError
@@ -62,16 +62,25 @@ class DataDrivenMethod(Method):
         def build_binary(previous, dataset):
             from bnnkit.binarize import calibration_images
 
-            images = calibration_images(dataset, options["calibration_images"],
-                                        seed=options["seed"])
+            images = calibration_images(
+                dataset, options["calibration_images"], seed=options["seed"]
+            )
             result = self.binarize(previous, images)
-            self.last_binarization = result      # per-layer errors, for reports and tests
+            self.last_binarization = result  # per-layer errors, for reports and tests
             return result.model
 
         finetune = options["finetune_epochs"]
         return [
-            Stage("float", 0 if options["float_model"] else epochs, build_float,
-                  options["float_learning_rate"]),
-            Stage("binarize", epochs if finetune is None else int(finetune), build_binary,
-                  options["finetune_learning_rate"]),
+            Stage(
+                "float",
+                0 if options["float_model"] else epochs,
+                build_float,
+                options["float_learning_rate"],
+            ),
+            Stage(
+                "binarize",
+                epochs if finetune is None else int(finetune),
+                build_binary,
+                options["finetune_learning_rate"],
+            ),
         ]

@@ -50,8 +50,17 @@ class Method:
         """The method's options and their defaults (the paper's configuration)."""
         return {}
 
-    def conv_block(self, x, filters: int, kernel_size: int, *, strides: int = 1,
-                   padding: str = "same", pool: bool = False, name: str):
+    def conv_block(
+        self,
+        x,
+        filters: int,
+        kernel_size: int,
+        *,
+        strides: int = 1,
+        padding: str = "same",
+        pool: bool = False,
+        name: str,
+    ):
         """Apply one hidden conv block (functional API) and return its output tensor.
 
         ``pool`` adds a 2x2 max-pool at the place the method's paper puts it.
@@ -68,9 +77,14 @@ class Method:
         return [Stage("train", epochs, lambda previous, dataset: build_model(self))]
 
     def describe(self) -> dict:
-        return {"method": self.name, "title": self.title, "reference": self.reference,
-                "binary_activations": self.binary_activations,
-                "binary_weights": self.binary_weights, "options": self.options}
+        return {
+            "method": self.name,
+            "title": self.title,
+            "reference": self.reference,
+            "binary_activations": self.binary_activations,
+            "binary_weights": self.binary_weights,
+            "options": self.options,
+        }
 
 
 @dataclass

@@ -44,9 +44,11 @@ def _pair(v):
 class BiReal(Method):
     name = "bireal"
     title = "Bi-Real Net"
-    reference = ("Liu, Wu, Luo, Yang, Liu, Cheng. Bi-Real Net: Enhancing the Performance "
-                 "of 1-bit CNNs with Improved Representational Capability and Advanced "
-                 "Training Algorithm. ECCV 2018")
+    reference = (
+        "Liu, Wu, Luo, Yang, Liu, Cheng. Bi-Real Net: Enhancing the Performance "
+        "of 1-bit CNNs with Improved Representational Capability and Advanced "
+        "Training Algorithm. ECCV 2018"
+    )
     binary_activations = True
     binary_weights = True
     #: the block adds its own shortcut (architectures must not add another per conv)
@@ -62,40 +64,44 @@ class BiReal(Method):
             self.binary_activations = False
             self.binary_weights = False
 
-    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False,
-                   name):
+    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         shortcut = x
         real = self.options["real_valued"]
         if real:
             x = tf.keras.layers.Activation(lq.activations.hard_tanh, name=f"{name}_clip")(x)
         x = lq.layers.QuantConv2D(
-            filters, kernel_size, strides=strides, padding=padding,
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
             pad_values=1.0 if padding == "same" else 0.0,
             input_quantizer=None if real else BiRealApproxSign(),
             kernel_quantizer=None if real else BiRealWeightQuantizer(),
-            kernel_constraint="weight_clip", use_bias=False, name=f"{name}_conv",
+            kernel_constraint="weight_clip",
+            use_bias=False,
+            name=f"{name}_conv",
         )(x)
         if pool:
             x = tf.keras.layers.MaxPool2D(2, name=f"{name}_pool")(x)
         x = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
-        shortcut = self.shortcut(shortcut, x, kernel_size, strides=strides, padding=padding,
-                                 pool=pool, name=name)
+        shortcut = self.shortcut(
+            shortcut, x, kernel_size, strides=strides, padding=padding, pool=pool, name=name
+        )
         return tf.keras.layers.Add(name=f"{name}_add")([x, shortcut])
 
     @staticmethod
-    def shortcut(x, block_output, kernel_size, *, strides=1, padding="same", pool=False,
-                 name):
+    def shortcut(x, block_output, kernel_size, *, strides=1, padding="same", pool=False, name):
         """Identity, or avg-pool -> real 1x1 conv -> BN when the block changes the shape."""
         s = _pair(strides)
-        downsampled = pool or s != (1, 1) or (padding == "valid"
-                                              and _pair(kernel_size) != (1, 1))
+        downsampled = pool or s != (1, 1) or (padding == "valid" and _pair(kernel_size) != (1, 1))
         if padding == "valid" and _pair(kernel_size) != (1, 1):
-            x = tf.keras.layers.AveragePooling2D(_pair(kernel_size), strides=s,
-                                                 padding="valid",
-                                                 name=f"{name}_shortcut_pool")(x)
+            x = tf.keras.layers.AveragePooling2D(
+                _pair(kernel_size), strides=s, padding="valid", name=f"{name}_shortcut_pool"
+            )(x)
         elif s != (1, 1):
-            x = tf.keras.layers.AveragePooling2D(s, strides=s, padding="same",
-                                                 name=f"{name}_shortcut_pool")(x)
+            x = tf.keras.layers.AveragePooling2D(
+                s, strides=s, padding="same", name=f"{name}_shortcut_pool"
+            )(x)
         if pool:
             x = tf.keras.layers.AveragePooling2D(2, name=f"{name}_shortcut_pool2")(x)
         if x.shape[1:3] != block_output.shape[1:3]:
@@ -103,12 +109,13 @@ class BiReal(Method):
 
             raise UnsupportedModelError(
                 f"Bi-Real block {name!r}: cannot match the shortcut {tuple(x.shape[1:])} "
-                f"to the block output {tuple(block_output.shape[1:])}")
+                f"to the block output {tuple(block_output.shape[1:])}"
+            )
         if downsampled or x.shape[-1] != block_output.shape[-1]:
-            x = tf.keras.layers.Conv2D(int(block_output.shape[-1]), 1, use_bias=False,
-                                       name=f"{name}_shortcut_conv")(x)
-            x = tf.keras.layers.BatchNormalization(momentum=0.9,
-                                                   name=f"{name}_shortcut_bn")(x)
+            x = tf.keras.layers.Conv2D(
+                int(block_output.shape[-1]), 1, use_bias=False, name=f"{name}_shortcut_conv"
+            )(x)
+            x = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_shortcut_bn")(x)
         return x
 
     def training_stages(self, build_model, epochs):
@@ -131,8 +138,10 @@ class BiReal(Method):
                 copy_weights_by_name(previous, model)
             return model
 
-        return [Stage("real_clip", init_epochs, build_real),
-                Stage("binary", epochs - init_epochs, build_binary)]
+        return [
+            Stage("real_clip", init_epochs, build_real),
+            Stage("binary", epochs - init_epochs, build_binary),
+        ]
 
 
 def copy_weights_by_name(source, target) -> int:

@@ -22,16 +22,22 @@ from bnnkit.quantizers.bwn import BWNWeightQuantizer
 class BWN(Method):
     name = "bwn"
     title = "Binary-Weight-Networks"
-    reference = ("Rastegari, Ordonez, Redmon, Farhadi. XNOR-Net: ImageNet Classification "
-                 "Using Binary Convolutional Neural Networks. ECCV 2016")
+    reference = (
+        "Rastegari, Ordonez, Redmon, Farhadi. XNOR-Net: ImageNet Classification "
+        "Using Binary Convolutional Neural Networks. ECCV 2016"
+    )
     binary_activations = False
     binary_weights = True
 
-    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False,
-                   name):
+    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         x = lq.layers.QuantConv2D(
-            filters, kernel_size, strides=strides, padding=padding,
-            kernel_quantizer=BWNWeightQuantizer(), kernel_constraint="weight_clip",
-            use_bias=False, name=f"{name}_conv",
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            kernel_quantizer=BWNWeightQuantizer(),
+            kernel_constraint="weight_clip",
+            use_bias=False,
+            name=f"{name}_conv",
         )(x)
         return pool_bn_relu(x, pool=pool, name=name)

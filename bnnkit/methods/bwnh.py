@@ -23,12 +23,18 @@ from bnnkit.methods.base import register_method
 class BWNH(DataDrivenMethod):
     name = "bwnh"
     title = "BWNH (binary weights via hashing)"
-    reference = ("Hu, Wang, Cheng. From Hashing to CNNs: Training Binary Weight Networks via "
-                 "Hashing. AAAI 2018")
+    reference = (
+        "Hu, Wang, Cheng. From Hashing to CNNs: Training Binary Weight Networks via "
+        "Hashing. AAAI 2018"
+    )
 
     def binarize(self, model, images):
         from bnnkit.binarize import binarize_bwnh
 
-        return binarize_bwnh(model, images, iterations=self.options["iterations"],
-                             patches_per_image=self.options["patches_per_image"],
-                             seed=self.options["seed"])
+        return binarize_bwnh(
+            model,
+            images,
+            iterations=self.options["iterations"],
+            patches_per_image=self.options["patches_per_image"],
+            seed=self.options["seed"],
+        )

@@ -21,8 +21,10 @@ from bnnkit.quantizers.bwn import BWNWeightQuantizer
 class HORQ(Method):
     name = "horq"
     title = "HORQ"
-    reference = ("Li, Ni, Zhang, Yang, Gao. Performance Guaranteed Network Acceleration "
-                 "via High-Order Residual Quantization. ICCV 2017")
+    reference = (
+        "Li, Ni, Zhang, Yang, Gao. Performance Guaranteed Network Acceleration "
+        "via High-Order Residual Quantization. ICCV 2017"
+    )
     binary_activations = True
     binary_weights = True
 
@@ -38,14 +40,19 @@ class HORQ(Method):
 
             raise UnsupportedModelError(f"horq: order must be an integer >= 1, got {order!r}")
 
-    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False,
-                   name):
+    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         x = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
         x = HorqConv2D(
-            filters, kernel_size, strides=strides, padding=padding,
-            pad_values=1.0 if padding == "same" else 0.0, order=self.options["order"],
-            kernel_quantizer=BWNWeightQuantizer(), kernel_constraint="weight_clip",
-            use_bias=False, name=f"{name}_conv",
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            pad_values=1.0 if padding == "same" else 0.0,
+            order=self.options["order"],
+            kernel_quantizer=BWNWeightQuantizer(),
+            kernel_constraint="weight_clip",
+            use_bias=False,
+            name=f"{name}_conv",
         )(x)
         if pool:
             x = tf.keras.layers.MaxPool2D(2, name=f"{name}_pool")(x)

@@ -33,10 +33,15 @@ class FloatBaseline(Method):
     title = "Full precision"
     reference = "real-valued baseline"
 
-    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False,
-                   name):
-        x = tf.keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
-                                   use_bias=False, name=f"{name}_conv")(x)
+    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
+        x = tf.keras.layers.Conv2D(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            use_bias=False,
+            name=f"{name}_conv",
+        )(x)
         return pool_bn_relu(x, pool=pool, name=name)
 
 
@@ -44,20 +49,26 @@ class FloatBaseline(Method):
 class PlainBNN(Method):
     name = "bnn"
     title = "BNN (ste_sign)"
-    reference = ("Courbariaux, Hubara, Soudry, El-Yaniv, Bengio. Binarized Neural Networks. "
-                 "arXiv:1602.02830, 2016")
+    reference = (
+        "Courbariaux, Hubara, Soudry, El-Yaniv, Bengio. Binarized Neural Networks. "
+        "arXiv:1602.02830, 2016"
+    )
     binary_activations = True
     binary_weights = True
 
-    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False,
-                   name):
+    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         x = lq.layers.QuantConv2D(
-            filters, kernel_size, strides=strides, padding=padding,
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
             pad_values=1.0 if padding == "same" else 0.0,
-            input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-            kernel_constraint="weight_clip", use_bias=False, name=f"{name}_conv",
+            input_quantizer="ste_sign",
+            kernel_quantizer="ste_sign",
+            kernel_constraint="weight_clip",
+            use_bias=False,
+            name=f"{name}_conv",
         )(x)
         if pool:
             x = tf.keras.layers.MaxPool2D(2, name=f"{name}_pool")(x)
-        return tf.keras.layers.BatchNormalization(momentum=0.9, scale=False,
-                                                  name=f"{name}_bn")(x)
+        return tf.keras.layers.BatchNormalization(momentum=0.9, scale=False, name=f"{name}_bn")(x)

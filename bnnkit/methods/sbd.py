@@ -22,8 +22,10 @@ from bnnkit.methods.base import register_method
 class SBD(DataDrivenMethod):
     name = "sbd"
     title = "SBD (semi-binary decomposition)"
-    reference = ("Hu, Li, Wang, Cheng. Training Binary Weight Networks via Semi-Binary "
-                 "Decomposition. ECCV 2018")
+    reference = (
+        "Hu, Li, Wang, Cheng. Training Binary Weight Networks via Semi-Binary "
+        "Decomposition. ECCV 2018"
+    )
 
     @classmethod
     def option_defaults(cls) -> dict:
@@ -32,8 +34,12 @@ class SBD(DataDrivenMethod):
     def binarize(self, model, images):
         from bnnkit.binarize import binarize_sbd
 
-        return binarize_sbd(model, images, bit_budget=self.options["bit_budget"],
-                            components=self.options["components"],
-                            iterations=self.options["iterations"],
-                            patches_per_image=self.options["patches_per_image"],
-                            seed=self.options["seed"])
+        return binarize_sbd(
+            model,
+            images,
+            bit_budget=self.options["bit_budget"],
+            components=self.options["components"],
+            iterations=self.options["iterations"],
+            patches_per_image=self.options["patches_per_image"],
+            seed=self.options["seed"],
+        )

@@ -27,8 +27,10 @@ from bnnkit.quantizers.xnor import XnorInputQuantizer
 class XNORNet(Method):
     name = "xnor"
     title = "XNOR-Net"
-    reference = ("Rastegari, Ordonez, Redmon, Farhadi. XNOR-Net: ImageNet Classification "
-                 "Using Binary Convolutional Neural Networks. ECCV 2016")
+    reference = (
+        "Rastegari, Ordonez, Redmon, Farhadi. XNOR-Net: ImageNet Classification "
+        "Using Binary Convolutional Neural Networks. ECCV 2016"
+    )
     binary_activations = True
     binary_weights = True
 
@@ -46,17 +48,21 @@ class XNORNet(Method):
         # k-bit inputs (k > 1) are not binary: LCE keeps those convs in float.
         self.binary_activations = bits == 1
 
-    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False,
-                   name):
+    def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         x = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
         x = XnorConv2D(
-            filters, kernel_size, strides=strides, padding=padding,
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
             pad_values=1.0 if padding == "same" else 0.0,
             input_quantizer=XnorInputQuantizer(bits=self.options["bits"]),
-            kernel_quantizer=BWNWeightQuantizer(), kernel_constraint="weight_clip",
+            kernel_quantizer=BWNWeightQuantizer(),
+            kernel_constraint="weight_clip",
             input_scale=self.options["input_scale"],
             binary_gradient=self.options["binary_gradient"],
-            use_bias=False, name=f"{name}_conv",
+            use_bias=False,
+            name=f"{name}_conv",
         )(x)
         if pool:
             x = tf.keras.layers.MaxPool2D(2, name=f"{name}_pool")(x)

@@ -24,4 +24,5 @@ def check_input(input_shape, minimum: int, arch: str):
     if len(input_shape) != 3 or min(input_shape[:2]) < minimum:
         raise UnsupportedModelError(
             f"{arch} needs an input of shape (height, width, channels) with height and "
-            f"width >= {minimum}; got {tuple(input_shape)}")
+            f"width >= {minimum}; got {tuple(input_shape)}"
+        )

@@ -24,23 +24,31 @@ from bnnkit.methods import get_method
 from bnnkit.models._common import check_input, classifier, scaled
 
 
-def alexnet(method="xnor", input_shape=(224, 224, 3), num_classes=1000, *, width=1.0,
-            name=None, **method_options) -> tf.keras.Model:
+def alexnet(
+    method="xnor",
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    *,
+    width=1.0,
+    name=None,
+    **method_options,
+) -> tf.keras.Model:
     """Build AlexNet for ``method``; ``width`` scales every hidden width."""
     method = get_method(method, **method_options)
     check_input(input_shape, 48, "alexnet")
     inputs = tf.keras.Input(input_shape, name="image")
-    x = tf.keras.layers.Conv2D(scaled(96, width), 11, strides=4, padding="same",
-                               use_bias=False, name="stem_conv")(inputs)
+    x = tf.keras.layers.Conv2D(
+        scaled(96, width), 11, strides=4, padding="same", use_bias=False, name="stem_conv"
+    )(inputs)
     x = tf.keras.layers.MaxPool2D(3, strides=2, name="stem_pool")(x)
     x = tf.keras.layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
     x = method.conv_block(x, scaled(256, width), 5, pool=True, name="conv2")
     x = method.conv_block(x, scaled(384, width), 3, name="conv3")
     x = method.conv_block(x, scaled(384, width), 3, name="conv4")
     x = method.conv_block(x, scaled(256, width), 3, pool=True, name="conv5")
-    x = method.conv_block(x, scaled(4096, width), tuple(int(d) for d in x.shape[1:3]),
-                          padding="valid", name="fc6")
+    x = method.conv_block(
+        x, scaled(4096, width), tuple(int(d) for d in x.shape[1:3]), padding="valid", name="fc6"
+    )
     x = method.conv_block(x, scaled(4096, width), 1, padding="valid", name="fc7")
     x = tf.keras.layers.Flatten(name="flatten")(x)
-    return tf.keras.Model(inputs, classifier(x, num_classes),
-                          name=name or f"alexnet_{method.name}")
+    return tf.keras.Model(inputs, classifier(x, num_classes), name=name or f"alexnet_{method.name}")

@@ -28,8 +28,16 @@ from bnnkit.models.resnet import imagenet_stem
 CONVS_PER_STAGE = {18: [4, 4, 4, 4], 34: [6, 8, 12, 6]}
 
 
-def birealnet(method="bireal", input_shape=(224, 224, 3), num_classes=1000, *, depth=18,
-              width=1.0, name=None, **method_options) -> tf.keras.Model:
+def birealnet(
+    method="bireal",
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    *,
+    depth=18,
+    width=1.0,
+    name=None,
+    **method_options,
+) -> tf.keras.Model:
     """Build Bi-Real-``depth`` (18 or 34) for ``method``; ``width`` scales the widths."""
     if depth not in CONVS_PER_STAGE:
         raise UnsupportedModelError(f"Bi-Real depth must be 18 or 34, got {depth!r}")
@@ -38,21 +46,22 @@ def birealnet(method="bireal", input_shape=(224, 224, 3), num_classes=1000, *, d
     own_shortcut = getattr(method, "conv_shortcut", False)
     inputs = tf.keras.Input(input_shape, name="image")
     x = imagenet_stem(inputs, scaled(64, width))
-    for stage, (filters, convs) in enumerate(zip([64, 128, 256, 512],
-                                                 CONVS_PER_STAGE[depth], strict=True), start=1):
+    for stage, (filters, convs) in enumerate(
+        zip([64, 128, 256, 512], CONVS_PER_STAGE[depth], strict=True), start=1
+    ):
         filters = scaled(filters, width)
         for i in range(1, convs + 1):
             strides = 2 if stage > 1 and i == 1 else 1
             block = f"stage{stage}_conv{i}"
             y = method.conv_block(x, filters, 3, strides=strides, name=block)
             if not own_shortcut:
-                shortcut = BiReal.shortcut(x, y, 3, strides=strides, padding="same",
-                                           name=block)
+                shortcut = BiReal.shortcut(x, y, 3, strides=strides, padding="same", name=block)
                 y = tf.keras.layers.Add(name=f"{block}_add")([y, shortcut])
             x = y
     x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    return tf.keras.Model(inputs, classifier(x, num_classes),
-                          name=name or f"bireal{depth}_{method.name}")
+    return tf.keras.Model(
+        inputs, classifier(x, num_classes), name=name or f"bireal{depth}_{method.name}"
+    )
 
 
 def bireal18(method="bireal", input_shape=(224, 224, 3), num_classes=1000, **options):

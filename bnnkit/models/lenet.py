@@ -20,8 +20,9 @@ import tensorflow as tf
 from bnnkit.methods import get_method
 
 
-def lenet(method="bnn", input_shape=(28, 28, 1), num_classes=10, *, width=1.0,
-          name=None, **method_options) -> tf.keras.Model:
+def lenet(
+    method="bnn", input_shape=(28, 28, 1), num_classes=10, *, width=1.0, name=None, **method_options
+) -> tf.keras.Model:
     """Build the LeNet-5-style model for ``method`` (a name or a Method instance)."""
     method = get_method(method, **method_options)
     c1, c2, fc = (max(8, round(n * width)) for n in (32, 64, 512))
@@ -30,8 +31,7 @@ def lenet(method="bnn", input_shape=(28, 28, 1), num_classes=10, *, width=1.0,
     x = tf.keras.layers.MaxPool2D(2, name="stem_pool")(x)
     x = tf.keras.layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
     x = method.conv_block(x, c2, 5, pool=True, name="block1")
-    x = method.conv_block(x, fc, tuple(int(d) for d in x.shape[1:3]), padding="valid",
-                          name="fc")
+    x = method.conv_block(x, fc, tuple(int(d) for d in x.shape[1:3]), padding="valid", name="fc")
     # XNOR-Net and HORQ blocks end with the scaled binary conv (BN comes first in their
     # block order), so the classifier gets a BN in front of it, as in XNOR-Net's AlexNet.
     x = tf.keras.layers.BatchNormalization(momentum=0.9, name="head_bn")(x)

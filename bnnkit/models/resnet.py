@@ -25,15 +25,23 @@ from bnnkit.models._common import check_input, classifier, scaled
 
 def imagenet_stem(inputs, filters):
     """The real-valued ResNet stem: conv 7x7/2 -> BN -> ReLU -> max-pool 3/2."""
-    x = tf.keras.layers.Conv2D(filters, 7, strides=2, padding="same", use_bias=False,
-                               name="stem_conv")(inputs)
+    x = tf.keras.layers.Conv2D(
+        filters, 7, strides=2, padding="same", use_bias=False, name="stem_conv"
+    )(inputs)
     x = tf.keras.layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
     x = tf.keras.layers.Activation("relu", name="stem_relu")(x)
     return tf.keras.layers.MaxPool2D(3, strides=2, padding="same", name="stem_pool")(x)
 
 
-def resnet18(method="xnor", input_shape=(224, 224, 3), num_classes=1000, *, width=1.0,
-             name=None, **method_options) -> tf.keras.Model:
+def resnet18(
+    method="xnor",
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    *,
+    width=1.0,
+    name=None,
+    **method_options,
+) -> tf.keras.Model:
     """Build ResNet-18 for ``method``; ``width`` scales every hidden width."""
     method = get_method(method, **method_options)
     check_input(input_shape, 32, "resnet18")
@@ -48,11 +56,14 @@ def resnet18(method="xnor", input_shape=(224, 224, 3), num_classes=1000, *, widt
             y = method.conv_block(y, filters, 3, name=f"{prefix}_b")
             shortcut = x
             if strides != 1 or int(x.shape[-1]) != filters:
-                shortcut = tf.keras.layers.Conv2D(filters, 1, strides=strides, use_bias=False,
-                                                  name=f"{prefix}_shortcut_conv")(x)
+                shortcut = tf.keras.layers.Conv2D(
+                    filters, 1, strides=strides, use_bias=False, name=f"{prefix}_shortcut_conv"
+                )(x)
                 shortcut = tf.keras.layers.BatchNormalization(
-                    momentum=0.9, name=f"{prefix}_shortcut_bn")(shortcut)
+                    momentum=0.9, name=f"{prefix}_shortcut_bn"
+                )(shortcut)
             x = tf.keras.layers.Add(name=f"{prefix}_add")([y, shortcut])
     x = tf.keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    return tf.keras.Model(inputs, classifier(x, num_classes),
-                          name=name or f"resnet18_{method.name}")
+    return tf.keras.Model(
+        inputs, classifier(x, num_classes), name=name or f"resnet18_{method.name}"
+    )

@@ -24,28 +24,28 @@ the layers in :mod:`bnnkit.layers`.
 
 from bnnkit.quantizers._base import BaseQuantizer
 from bnnkit.quantizers.bireal import (
-                                      BiRealApproxSign,
-                                      BiRealWeightQuantizer,
-                                      approx_sign,
-                                      clip_activation,
+    BiRealApproxSign,
+    BiRealWeightQuantizer,
+    approx_sign,
+    clip_activation,
 )
 from bnnkit.quantizers.bwn import BWNWeightQuantizer, bwn_weight
 from bnnkit.quantizers.horq import HorqInputQuantizer, horq_approximation, horq_terms
 from bnnkit.quantizers.xnor import XnorInputQuantizer, binarize_gradient, quantize_k, xnor_k_map
 
 __all__ = [
-                                      "BWNWeightQuantizer",
-                                      "BaseQuantizer",
-                                      "BiRealApproxSign",
-                                      "BiRealWeightQuantizer",
-                                      "HorqInputQuantizer",
-                                      "XnorInputQuantizer",
-                                      "approx_sign",
-                                      "binarize_gradient",
-                                      "bwn_weight",
-                                      "clip_activation",
-                                      "horq_approximation",
-                                      "horq_terms",
-                                      "quantize_k",
-                                      "xnor_k_map",
+    "BWNWeightQuantizer",
+    "BaseQuantizer",
+    "BiRealApproxSign",
+    "BiRealWeightQuantizer",
+    "HorqInputQuantizer",
+    "XnorInputQuantizer",
+    "approx_sign",
+    "binarize_gradient",
+    "bwn_weight",
+    "clip_activation",
+    "horq_approximation",
+    "horq_terms",
+    "quantize_k",
+    "xnor_k_map",
 ]

@@ -90,8 +90,9 @@ def binarize_gradient(x: tf.Tensor) -> tf.Tensor:
     return _call(x)
 
 
-def xnor_k_map(inputs: tf.Tensor, kernel_size, strides=(1, 1), padding: str = "same",
-               dilation_rate=(1, 1)) -> tf.Tensor:
+def xnor_k_map(
+    inputs: tf.Tensor, kernel_size, strides=(1, 1), padding: str = "same", dilation_rate=(1, 1)
+) -> tf.Tensor:
     r"""The input scale map \(K = A * k\) of XNOR-Net (Sec. 3.2, Fig. 2), NHWC.
 
     \[ A = \frac{1}{c} \sum_{j=1}^{c} |I_{:,:,j}|, \qquad
@@ -104,8 +105,13 @@ def xnor_k_map(inputs: tf.Tensor, kernel_size, strides=(1, 1), padding: str = "s
     kh, kw = _pair(kernel_size)
     a = tf.reduce_mean(tf.abs(inputs), axis=-1, keepdims=True)
     box = tf.fill([kh, kw, 1, 1], tf.constant(1.0 / (kh * kw), dtype=inputs.dtype))
-    return tf.nn.conv2d(a, box, strides=[1, *_pair(strides), 1],
-                        padding=padding.upper(), dilations=[1, *_pair(dilation_rate), 1])
+    return tf.nn.conv2d(
+        a,
+        box,
+        strides=[1, *_pair(strides), 1],
+        padding=padding.upper(),
+        dilations=[1, *_pair(dilation_rate), 1],
+    )
 
 
 def _pair(v):
