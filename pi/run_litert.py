@@ -27,6 +27,7 @@ import numpy as np
 try:
     import bnnkit  # noqa: F401  (no TensorFlow is imported: bnnkit/__init__ only sets a variable)
     from bnnkit.cli import predict as bp
+    from bnnkit.cli.quiet import native_stderr_silenced
     from bnnkit.errors import BnnkitError, InvalidModelFileError, UnsupportedModelError
 except ImportError as error:  # pragma: no cover - an install problem, reported plainly
     sys.exit(f"run_litert: cannot import bnnkit ({error}); install it without its training "
@@ -102,26 +103,31 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, metavar="N")
     args = parser.parse_args(argv)
     try:
-        model_path, spec = bp.resolve_model(args.model)
-        if spec is not None and spec.runtime == "lce":
-            raise UnsupportedModelError(
-                f"{args.model} is a {spec.target!r}-target bundle that needs the LCE runtime; "
-                "run it with lce_benchmark_model or an LCE interpreter (docs/raspberry-pi.md), "
-                "or export a 'litert' bundle for this runner")
-        bp.check_images_exist(args.images)
-        runner = LiteRTRunner(model_path, args.threads)
-        if spec is None:
-            spec = bp.bare_model_spec(model_path, runner.input_shape)
-        elif runner.input_shape[1:] != list(spec.input["shape"])[1:]:
-            raise InvalidModelFileError(
-                f"{args.model}: metadata.json says input shape {spec.input['shape']} but the "
-                f"model takes {runner.input_shape}")
-        results = bp.predict_files(runner.predict, spec, args.images, args.top_k)
+        with native_stderr_silenced():  # the runtime's "INFO: Created ... delegate" lines
+            return _run(args)
     except BnnkitError as error:
         if os.environ.get("BNNKIT_DEBUG"):
             raise
         print(f"run_litert: error: {error}", file=sys.stderr)
         return error.exit_code
+
+
+def _run(args) -> int:
+    model_path, spec = bp.resolve_model(args.model)
+    if spec is not None and spec.runtime == "lce":
+        raise UnsupportedModelError(
+            f"{args.model} is a {spec.target!r}-target bundle that needs the LCE runtime; "
+            "run it with lce_benchmark_model or an LCE interpreter (docs/raspberry-pi.md), "
+            "or export a 'litert' bundle for this runner")
+    bp.check_images_exist(args.images)
+    runner = LiteRTRunner(model_path, args.threads)
+    if spec is None:
+        spec = bp.bare_model_spec(model_path, runner.input_shape)
+    elif runner.input_shape[1:] != list(spec.input["shape"])[1:]:
+        raise InvalidModelFileError(
+            f"{args.model}: metadata.json says input shape {spec.input['shape']} but the "
+            f"model takes {runner.input_shape}")
+    results = bp.predict_files(runner.predict, spec, args.images, args.top_k)
     if args.json:
         print(json.dumps(bp.to_report(spec, results, runner.runtime), indent=2))
     else:

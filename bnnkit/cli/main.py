@@ -15,6 +15,7 @@ import os
 import sys
 
 import bnnkit
+from bnnkit.cli.quiet import native_stderr_silenced
 from bnnkit.errors import BnnkitError
 
 # Subcommand modules, in the order ``bnnkit --help`` lists them.
@@ -44,9 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_parsed(args) -> int:
-    """Run a parsed subcommand; a :class:`BnnkitError` becomes one line and its exit code."""
+    """Run a parsed subcommand; a :class:`BnnkitError` becomes one line and its exit code.
+
+    Native libraries' writes to stderr are dropped while the command runs
+    (:func:`bnnkit.cli.quiet.native_stderr_silenced`); ``BNNKIT_DEBUG=1`` keeps them, and
+    the traceback of an error.
+    """
     try:
-        return int(args.func(args) or 0)
+        with native_stderr_silenced():
+            return int(args.func(args) or 0)
     except BnnkitError as error:
         if os.environ.get("BNNKIT_DEBUG"):
             raise
@@ -58,8 +65,8 @@ def run_parsed(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) is not for CLI users;
-    # bnnkit reports its own errors. BNNKIT_DEBUG=1 or an explicit value keeps TF's logs.
+    # TensorFlow's C++ logs are not for CLI users (child processes inherit this too);
+    # BNNKIT_DEBUG=1 or an explicit value keeps them.
     if not os.environ.get("BNNKIT_DEBUG"):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     return run_parsed(build_parser().parse_args(argv))

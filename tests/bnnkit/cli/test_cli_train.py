@@ -17,10 +17,10 @@ def bnnkit_cli(*args, cwd=None, env=None):
 
 
 def assert_one_line_error(result, code, *fragments):
+    """Exit ``code`` and stderr exactly one line, bnnkit's error holding ``fragments``."""
     assert result.returncode == code, (result.returncode, result.stderr[-3000:])
-    lines = [line for line in result.stderr.splitlines() if line.startswith("bnnkit: error:")]
-    assert len(lines) == 1, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bnnkit: error:"), result.stderr[-3000:]
     for fragment in fragments:
         assert fragment in lines[0]
 
