@@ -46,9 +46,13 @@ def native_stderr_silenced():
     # Python keeps writing to the real stderr through its own descriptor (when sys.stderr is
     # the process's stderr; a replaced sys.stderr, e.g. pytest's capsys, is left alone).
     if _writes_to_descriptor_2(python_stderr):
-        sys.stderr = open(os.dup(original), "w", buffering=1,  # noqa: SIM115 - kept open
-                          encoding=getattr(python_stderr, "encoding", None) or "utf-8",
-                          errors="backslashreplace")
+        sys.stderr = open(  # noqa: SIM115 - kept open after the block, see below
+            os.dup(original),
+            "w",
+            buffering=1,
+            encoding=getattr(python_stderr, "encoding", None) or "utf-8",
+            errors="backslashreplace",
+        )
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
