@@ -108,7 +108,7 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         raise InvalidInputError(f"{path}: corrupt or truncated image ({error})") from None
 
 
-def check_input_spec(spec: dict) -> tuple[int, int, int]:
+def check_input_spec(spec: object) -> tuple[int, int, int]:
     """Validate a bundle's ``metadata["input"]`` and return ``(height, width, channels)``.
 
     # Raises
@@ -175,15 +175,13 @@ def to_pixels(image: Image.Image, color_mode: str) -> np.ndarray:
     if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
         wide = np.asarray(image, dtype=np.int64)
         wide = np.clip(wide, 0, 65535)
-        grey = ((wide * 255 * 2 + 65535) // (2 * 65535)).astype(np.uint8)
-        rgb = None
+        pixels, is_grey = ((wide * 255 * 2 + 65535) // (2 * 65535)).astype(np.uint8), True
     elif mode == "F":
         raise InvalidInputError(
             "32-bit float images are not supported; save the image with 8 or 16 bits per channel"
         )
     elif mode in ("1", "L", "LA", "La"):
-        grey = np.asarray(image.getchannel(0).convert("L"), dtype=np.uint8)
-        rgb = None
+        pixels, is_grey = np.asarray(image.getchannel(0).convert("L"), dtype=np.uint8), True
     else:
         if mode not in ("RGB", "RGBA", "RGBX", "RGBa"):
             try:
@@ -193,16 +191,15 @@ def to_pixels(image: Image.Image, color_mode: str) -> np.ndarray:
                 raise InvalidInputError(
                     f"cannot convert a {mode!r} image to RGB ({error})"
                 ) from None
-        rgb = np.asarray(image, dtype=np.uint8)[..., :3]  # alpha is discarded
-        grey = None
+        pixels, is_grey = np.asarray(image, dtype=np.uint8)[..., :3], False  # alpha discarded
     if color_mode == "grayscale":
-        if grey is None:
-            r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
-            grey = ((_LUMA_R * r + _LUMA_G * g + _LUMA_B * b + 32768) >> 16).astype(np.uint8)
-        return grey[..., None].copy()
-    if rgb is None:
-        rgb = np.repeat(grey[..., None], 3, axis=-1)
-    return np.ascontiguousarray(rgb)
+        if not is_grey:
+            r, g, b = (pixels[..., i].astype(np.uint32) for i in range(3))
+            pixels = ((_LUMA_R * r + _LUMA_G * g + _LUMA_B * b + 32768) >> 16).astype(np.uint8)
+        return pixels[..., None].copy()
+    if is_grey:
+        pixels = np.repeat(pixels[..., None], 3, axis=-1)
+    return np.ascontiguousarray(pixels)
 
 
 def _resize_weights(n_in: int, n_out: int) -> np.ndarray:

@@ -22,7 +22,9 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bnnkit.errors import InvalidInputError, InvalidModelFileError
 
@@ -112,8 +114,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_json(path: str | os.PathLike, data) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+def atomic_write_json(
+    path: str | os.PathLike, data: Any, *, default: Callable[[Any], Any] | None = None
+) -> None:
+    """Write ``data`` as indented JSON, atomically; ``default`` as in :func:`json.dumps`."""
+    atomic_write_text(path, json.dumps(data, indent=2, default=default) + "\n")
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -205,7 +210,7 @@ def load_model(path: str | os.PathLike, *, compile: bool = False, custom_object_
 
         with SafeModeScope(True):
             config = _model_config(model_file) if model_file.suffix == ".h5" else None
-            if not compile and any(_function_refs(config)):
+            if config is not None and not compile and any(_function_refs(config)):
                 return _load_h5_with_named_functions(model_file, config, objects)
             return tf.keras.models.load_model(model_file, custom_objects=objects, compile=compile)
     except InvalidModelFileError:
@@ -243,7 +248,8 @@ def _unknown_object(error: BaseException, model_file: Path, objects: dict) -> st
         for name in sorted(used_by)
     ]
     if not unknown:
-        chain, seen = [], error
+        chain: list[str] = []
+        seen: BaseException | None = error
         while seen is not None and len(chain) < 10:
             chain.append(str(seen))
             seen = seen.__cause__ or seen.__context__

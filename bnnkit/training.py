@@ -90,7 +90,7 @@ def is_chief(strategy) -> bool:
     """
     resolver = getattr(strategy, "cluster_resolver", None)
     task_type = getattr(resolver, "task_type", None)
-    if task_type is None:
+    if resolver is None or task_type is None:
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return task_type == "chief" or (
@@ -262,7 +262,8 @@ def train(
     method = get_method(config.method, **config.method_options)
     if config.arch not in ARCHITECTURES:
         raise UnsupportedModelError(
-            f"unknown architecture {config.arch!r}; choose one of: {', '.join(sorted(ARCHITECTURES))}"
+            f"unknown architecture {config.arch!r}; choose one of: "
+            f"{', '.join(sorted(ARCHITECTURES))}"
         )
     if dataset is None:
         dataset = load_run_dataset(config)

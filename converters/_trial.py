@@ -45,7 +45,10 @@ def load_lite_interpreter():
     loaded = sys.modules.get(LITE_WRAPPER)
     if loaded is not None:
         return loaded.LiteInterpreter
-    module_spec = importlib.util.spec_from_file_location(LITE_WRAPPER, find_lite_interpreter())
+    path = find_lite_interpreter()
+    module_spec = importlib.util.spec_from_file_location(LITE_WRAPPER, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[LITE_WRAPPER] = module
     try:

@@ -173,7 +173,10 @@ def _extract(archive: tarfile.TarFile, pin: PinnedSource, dest: Path) -> None:
             raise NativeBuildError(f"unsafe path {member.name!r} in the {pin.repository} archive")
         target = dest.joinpath(*parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with archive.extractfile(member) as source, open(target, "wb") as out:
+        source = archive.extractfile(member)
+        if source is None:
+            continue
+        with source, open(target, "wb") as out:
             shutil.copyfileobj(source, out)
 
 

@@ -15,8 +15,9 @@ raised on 18. So every runner in :mod:`converters.runtime` opens a model only th
    This catches the flips that structure cannot see: a flipped weight is still a weight.
 3. **Trial run** in a child process (``converters/_trial.py``: LCE's interpreter for models
    with LCE ops, without importing TensorFlow, well under a second; ai-edge-litert or
-   ``tf.lite`` for the others): a model that crashes the interpreter kills the child, and the caller gets an
-   :class:`~bnnkit.errors.InvalidModelFileError` naming the file instead of a segfault.
+   ``tf.lite`` for the others): a model that crashes the interpreter kills the child, and the
+   caller gets an :class:`~bnnkit.errors.InvalidModelFileError` naming the file instead of a
+   segfault.
 
     from converters.guard import guard_model
     data, info = guard_model("runs/mnist-bnn/model.tflite")

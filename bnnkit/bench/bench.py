@@ -24,6 +24,7 @@ import json
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 from bnnkit.bench.latency import Config, measure_latency, summarize
 from bnnkit.bench.machine import machine_info
@@ -184,7 +185,7 @@ def training_throughput(
             models[method] = model
         except Exception as error:  # the table says why a method is missing
             errors[method] = f"{type(error).__name__}: {error}"[:300]
-    per_round = {m: [] for m in models}
+    per_round: dict[str, list[float]] = {m: [] for m in models}
     order_rng = random.Random(0)
     for index in range(rounds):
         order = list(models)
@@ -195,7 +196,7 @@ def training_throughput(
                 models[method].train_on_batch(x, y)
             per_round[method].append(steps * batch_size / (time.perf_counter() - started))
         log(f"training throughput round {index + 1}/{rounds} done")
-    result = {}
+    result: dict[str, dict[str, Any]] = {}
     for method, values in per_round.items():
         entry = {"images_per_s": summarize(values), "ratio_vs_" + baseline: None}
         if baseline in per_round:
@@ -203,8 +204,8 @@ def training_throughput(
                 [v / b for v, b in zip(values, per_round[baseline], strict=False)]
             )
         result[method] = entry
-    for method, error in errors.items():
-        result[method] = {"error": error}
+    for method, message in errors.items():
+        result[method] = {"error": message}
     return {
         "batch_size": batch_size,
         "steps_per_round": steps,
@@ -291,7 +292,7 @@ def run_bench(
     work = Path(work_dir or tempfile.mkdtemp(prefix="bnnkit-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    result = {
+    result: dict[str, Any] = {
         "machine": machine_info(),
         "arch": "lenet",
         "input_shape": [28, 28, 1],

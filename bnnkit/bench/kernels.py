@@ -40,6 +40,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from bnnkit.bench.latency import Config, measure_latency
 from bnnkit.bench.machine import machine_info
@@ -94,7 +95,7 @@ def build_kernel_check(sources=None, output="x86_kernel_check") -> Path:
     return output
 
 
-def kernel_check(binary, mode: str, *args: str, timeout: float = 900) -> dict:
+def kernel_check(binary, mode: str, *args: object, timeout: float = 900) -> dict:
     """Run ``x86_kernel_check MODE ARGS...`` and return its JSON (also when a check fails)."""
     done = subprocess.run(
         [str(binary), mode, *map(str, args)], capture_output=True, text=True, timeout=timeout
@@ -411,7 +412,7 @@ def run_kernel_bench(
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bnnkit-kernels-"))
     models_dir = Path(models_dir or work / "models")
-    result = {
+    result: dict[str, Any] = {
         "machine": machine_info(),
         "load_before": machine_load(),
         "settings": {

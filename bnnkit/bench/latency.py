@@ -152,7 +152,7 @@ def measure_latency(
     if len(set(names)) != len(names):
         raise ValueError("configuration names must be unique")
     timed = {c.name: _Timed(c) for c in configs}
-    per_round = {name: [] for name in names}
+    per_round: dict[str, list[float]] = {name: [] for name in names}
     rng = random.Random(seed)
     for index in range(rounds):
         order = list(names)

@@ -11,6 +11,8 @@ to show what each method is known to achieve, and which ranking to expect (float
 
 from __future__ import annotations
 
+from typing import Any
+
 XNOR_PAPER = (
     "Rastegari, Ordonez, Redmon, Farhadi. XNOR-Net: ImageNet Classification Using "
     "Binary Convolutional Neural Networks. ECCV 2016, arXiv:1603.05279"
@@ -37,7 +39,7 @@ SBD_PAPER = (
 LARQ_ZOO = "Larq Zoo documentation, 'Available models' table (docs.larq.dev/zoo), 2020"
 
 # method -> list of published results
-PUBLISHED = {
+PUBLISHED: dict[str, list[dict[str, Any]]] = {
     "float": [
         {
             "model": "AlexNet (full precision)",

@@ -31,17 +31,21 @@ def plot_report(data: dict, out_dir) -> list[str]:
         for marker, dataset in zip(
             "os^", dict.fromkeys(r["dataset"] for r in data["results"]), strict=False
         ):
-            rows = [r for r in data["results"] if r["dataset"] == dataset and getter(r)]
+            points = [
+                (value, 100 * r["tflite_accuracy"], r["method"])
+                for r in data["results"]
+                if r["dataset"] == dataset and (value := getter(r))
+            ]
             ax.scatter(
-                [getter(r) for r in rows],
-                [100 * r["tflite_accuracy"] for r in rows],
+                [x for x, _, _ in points],
+                [y for _, y, _ in points],
                 marker=marker,
                 label=dataset,
             )
-            for r in rows:
+            for x, y, method in points:
                 ax.annotate(
-                    r["method"],
-                    (getter(r), 100 * r["tflite_accuracy"]),
+                    method,
+                    (x, y),
                     fontsize=8,
                     xytext=(3, 3),
                     textcoords="offset points",

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bnnkit.bench.machine import machine_info
+from bnnkit.serialization import atomic_write_json
 
 DEFAULT_DATASETS = ("mnist", "fashion_mnist")
 REPORT_METHODS = ("float", "bnn", "bwn", "xnor", "horq", "bireal", "bwnh", "sbd")
@@ -43,12 +44,6 @@ def _run_name(dataset: str, method: str, epochs, train_limit) -> str:
     )
 
 
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)
-
-
 def run_one(
     dataset_name: str,
     method_name: str,
@@ -59,7 +54,7 @@ def run_one(
     test_limit,
     data_dir,
     seed: int,
-    dataset=None,
+    dataset,
     log=print,
 ) -> dict:
     """Train (or resume, or skip), convert and evaluate one method on one dataset."""
@@ -101,10 +96,8 @@ def run_one(
 
     summary = load_summary(out)
     model = None
-    x_test = y_test = None
-    if dataset is not None:
-        x_test = dataset.normalize(dataset.x_test)
-        y_test = dataset.y_test
+    x_test = dataset.normalize(dataset.x_test)
+    y_test = dataset.y_test
     if summary is None:
         log(f"[{dataset_name}/{method_name}] converting ({target})")
         from bnnkit.bench.convert import convert
@@ -135,7 +128,7 @@ def run_one(
             "max_abs_diff": agreement["max_abs_diff"],
             "seconds": round(time.perf_counter() - started, 2),
         }
-        _write_json(eval_path, evaluation)
+        atomic_write_json(eval_path, evaluation, default=str)
     from bnnkit.bench.convert import report_field
     from bnnkit.bench.layers import layer_table, mac_summary, whole_model_prediction
 
@@ -145,7 +138,7 @@ def run_one(
     else:
         model = model or load_model(run_dir / "model.keras")
         rows = layer_table(model)
-        _write_json(rows_path, rows)
+        atomic_write_json(rows_path, rows, default=str)
     macs = mac_summary(rows)
     converter_fraction = report_field(summary, "macs", "binary_fraction")
     size = report_field(summary, "size") or {}
@@ -308,9 +301,10 @@ def run_report(
         from bnnkit.bench.plots import plot_report
 
         data["plots"] = plot_report(data, out_dir)
-    _write_json(
+    atomic_write_json(
         out_dir / "report.json",
         {**data, "results": [{k: v for k, v in r.items() if k != "layers"} for r in results]},
+        default=str,
     )
     from bnnkit.bench.report_md import report_markdown
 

@@ -88,11 +88,12 @@ def report_markdown(data: dict) -> str:
 
 
 def _layer_section(data):
-    rows = (
-        next((r["layers"] for r in data["results"] if r["method"] == "horq"), None)
-        or next((r["layers"] for r in data["results"] if r["target"] == "lce"), None)
-        or next((r["layers"] for r in data["results"]), [])
-    )
+    results = data["results"]
+    # the layers of a HORQ run, else of an LCE run, else of any run
+    candidates = [r["layers"] for r in results if r["method"] == "horq"]
+    candidates += [r["layers"] for r in results if r["target"] == "lce"]
+    candidates += [r["layers"] for r in results]
+    rows: list = next((layers for layers in candidates if layers), [])
     lines = [
         "## The papers' per-layer predictions for our LeNet",
         "",

@@ -5,7 +5,8 @@
     python -m bnnkit.bench.worker infer --path MODEL.tflite --runtime lce|tflite [--threads 1]
 
 Each prints one JSON line: ``seconds``, ``peak_rss_mb`` (``VmHWM`` of this process: the peak
-resident memory over its whole life) and ``baseline_rss_mb`` (the peak before the measured step: Python,
+resident memory over its whole life) and ``baseline_rss_mb`` (the peak before the measured
+step: Python,
 TensorFlow, the built model), so ``peak - baseline`` is what the step itself added.
 """
 

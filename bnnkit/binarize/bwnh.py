@@ -108,14 +108,16 @@ class HashingResult:
 
 
 def bwn_codes(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""BWN's \(B = \operatorname{sign}(W)\) (0 -> +1) and \(\alpha_j = \operatorname{mean}|w_j|\)."""
+    r"""BWN's \(B = \operatorname{sign}(W)\) (0 -> +1) and
+    \(\alpha_j = \operatorname{mean}|w_j|\)."""
     weights = np.asarray(weights, np.float64)
     codes = np.where(weights >= 0, 1, -1).astype(np.int8)
     return codes, np.abs(weights).mean(axis=0)
 
 
 def inner_product_error(gram: np.ndarray, weights: np.ndarray, kernel: np.ndarray) -> float:
-    r"""\(\|X^\top W - X^\top \hat W\|_F^2 = \operatorname{tr}((W - \hat W)^\top G (W - \hat W))\)."""
+    r"""The inner-product error
+    \(\|X^\top W - X^\top \hat W\|_F^2 = \operatorname{tr}((W - \hat W)^\top G (W - \hat W))\)."""
     diff = np.asarray(weights, np.float64) - np.asarray(kernel, np.float64)
     return float(np.sum(diff * (np.asarray(gram, np.float64) @ diff)))
 

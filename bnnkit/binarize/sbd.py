@@ -33,7 +33,8 @@ minimized by alternating exact steps (so \(L\) never rises):
 * **V step** (\(u, d\) fixed): a binary quadratic in \(v\), solved by discrete cyclic
   coordinate descent, bit \(i\) with the others fixed (\(h = G R^\top u\)):
   \(v_i = \operatorname{sign}\big(h_i - d S ((G v)_i - G_{ii} v_i)\big)\). \hfill (5)
-* **D step** (\(u, v\) fixed): \(d = \max\big(0, \; u^\top R G v / (S\, v^\top G v)\big)\). \hfill (6)
+* **D step** (\(u, v\) fixed):
+  \(d = \max\big(0, \; u^\top R G v / (S\, v^\top G v)\big)\). \hfill (6)
 
 A component starts from \(v = \operatorname{sign}\) of the leading right singular vector of
 \(R\) (power iteration), \(u\) from (4) and \(d\) from (6). A zero argument of a sign keeps

@@ -1,17 +1,17 @@
 """``bnnkit export-android BUNDLE``: put a model bundle into the Android app's assets.
 
-    bnnkit export-android runs/mnist/bundle-litert                  # both flavors (stock TFLite model)
-    bnnkit export-android runs/mnist/bundle-lce --flavor lce        # the lce flavor only
-    bnnkit export-android BUNDLE --flavor litert --overwrite        # replace what is there
+    bnnkit export-android runs/mnist/bundle-litert            # both flavors (stock TFLite)
+    bnnkit export-android runs/mnist/bundle-lce --flavor lce  # the lce flavor only
+    bnnkit export-android BUNDLE --flavor litert --overwrite  # replace what is there
 
 Where it goes (the app reads ``assets/bundle/`` and Gradle lets a flavor's assets win over
 ``main``'s):
 
 | ``--flavor`` | destination | accepted bundles |
 |---|---|---|
-| (none) | ``app/src/main/assets/bundle/`` | ``runtime: tflite``, no custom ops (runs in both flavors) |
+| (none) | ``app/src/main/assets/bundle/`` | ``runtime: tflite``, no custom ops (both flavors) |
 | ``litert`` | ``app/src/litert/assets/bundle/`` | same |
-| ``lce`` | ``app/src/lce/assets/bundle/`` | ``runtime: tflite`` or ``lce``; ``Lce*`` custom ops allowed |
+| ``lce`` | ``app/src/lce/assets/bundle/`` | ``runtime: tflite`` or ``lce``; ``Lce*`` ops allowed |
 
 Before copying, the same checks the app makes are made here, so a bundle the app would
 refuse is refused now: the runtime and the model's custom op names (read from the
@@ -34,6 +34,7 @@ from bnnkit.errors import (
     OutputExistsError,
     UnsupportedModelError,
 )
+from converters.bundle import read_bundle
 from converters.targets import TARGETS
 
 #: The app's flavors: the ones the targets' models run on.
@@ -190,12 +191,7 @@ def export_android(
             "AndroidManifest.xml); pass --app android_demo"
         )
     bundle = Path(bundle)
-    try:
-        from converters.bundle import read_bundle  # type: ignore[import-not-found]
-    except ImportError:
-        read_bundle = None
-    if read_bundle is not None:
-        read_bundle(bundle)  # the converters' own validation, when it exists
+    read_bundle(bundle)  # the converters' own validation first
     metadata, model, labels = _read_bundle_files(bundle)
     check_bundle_for_flavor(metadata, model, labels, flavor)
 

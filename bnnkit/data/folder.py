@@ -34,12 +34,13 @@ def _class_files(folder: Path) -> dict[str, list[Path]]:
 
 def _decode(path: Path, size: tuple[int, int] | None) -> Image.Image:
     try:
-        with Image.open(path) as image:
-            image.load()
+        with Image.open(path) as opened:
+            opened.load()
+            image: Image.Image = opened
             if image.mode not in ("L", "RGB"):
                 image = image.convert("RGB")
             if size is not None and image.size != (size[1], size[0]):
-                image = image.resize((size[1], size[0]), Image.BILINEAR)
+                image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             return image
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise InvalidDatasetError(f"{path} is not a readable image: {error}") from error
@@ -69,9 +70,10 @@ def load_image_folder(root: str | Path, image_size: tuple[int, int] | None = Non
     if empty:
         raise InvalidDatasetError(f"{root}: class folder(s) with no images: {', '.join(empty)}")
     if max(counts.values()) > IMBALANCE_WARNING_RATIO * min(counts.values()):
+        fewest, most = min(counts, key=counts.__getitem__), max(counts, key=counts.__getitem__)
         warnings.warn(
-            f"{root} is unbalanced: {min(counts, key=counts.get)} has {min(counts.values())} "
-            f"images, {max(counts, key=counts.get)} has {max(counts.values())}",
+            f"{root} is unbalanced: {fewest} has {counts[fewest]} images, {most} has "
+            f"{counts[most]}",
             stacklevel=2,
         )
     all_files = [f for split in splits.values() for fs in split.values() for f in fs]

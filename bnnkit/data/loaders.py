@@ -186,6 +186,13 @@ def _read_from(root: Path, name: str) -> Dataset | None:
 
 def _download(name: str) -> Dataset:
     """Fetch into the Keras cache with ``tf.keras.utils.get_file`` (needs internet)."""
+    found = _fetch(name)
+    if found is None:
+        raise DatasetNotFoundError(f"the download of {name!r} left no readable files")
+    return found
+
+
+def _fetch(name: str) -> Dataset | None:
     import tensorflow as tf
 
     if name == "mnist":

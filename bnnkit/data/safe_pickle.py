@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickletools
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -54,14 +55,19 @@ def _as_bytes(value) -> bytes:
     return value.encode("latin-1") if isinstance(value, str) else bytes(value)
 
 
+# numpy's pickled byte orders; "|" (not applicable) and "=" (native) are read as little-endian
+_BYTE_ORDERS: dict[str, Literal["<", ">"]] = {"<": "<", ">": ">", "|": "<", "=": "<"}
+
+
 def _dtype(value) -> np.dtype:
     if isinstance(value, _Call) and value.func.name == "dtype":
         code = value.args[0]
         code = code.decode() if isinstance(code, bytes) else code
         byteorder = value.state[1] if value.state else "|"
         byteorder = byteorder.decode() if isinstance(byteorder, bytes) else byteorder
-        dtype = np.dtype(code)
-        return dtype.newbyteorder("<" if byteorder in ("|", "=") else byteorder)
+        if byteorder not in _BYTE_ORDERS:
+            raise InvalidDatasetError(f"unsupported byte order {byteorder!r} in pickle")
+        return np.dtype(code).newbyteorder(_BYTE_ORDERS[byteorder])
     raise InvalidDatasetError("unsupported dtype in pickle")
 
 
@@ -130,9 +136,9 @@ def read_pickle_safely(path: str | Path):
                 stack.append(tuple(_pop_to_mark(stack)))
             elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
                 count = int(name[-1])
-                items = tuple(stack[-count:])
+                group = tuple(stack[-count:])
                 del stack[-count:]
-                stack.append(items)
+                stack.append(group)
             elif name == "APPEND":
                 item = stack.pop()
                 stack[-1].append(item)
@@ -152,7 +158,7 @@ def read_pickle_safely(path: str | Path):
             elif name in ("BINGET", "LONG_BINGET", "GET"):
                 stack.append(memo[arg])
             elif name == "GLOBAL":
-                module, qualname = arg.split(" ", 1)
+                module, qualname = str(arg).split(" ", 1)
                 stack.append(_Global(f"{module}.{qualname}"))
             elif name == "STACK_GLOBAL":
                 qualname, module = stack.pop(), stack.pop()
