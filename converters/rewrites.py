@@ -56,7 +56,7 @@ def split_large_binary_convs(model, log: list):
     """Split binary convs too large for LCE to fuse (see the module docstring)."""
     import tensorflow as tf
 
-    from bnnkit.binarize._graph import rebuild
+    from bnnkit.graph import rebuild
 
     plans = {layer.name: _split_parts(layer) for layer in model.layers}
     plans = {name: parts for name, parts in plans.items() if parts > 1}

@@ -1,20 +1,13 @@
-"""Rebuild a functional Keras model with some layers replaced (not a paper: shared plumbing).
+"""Which layers data-driven binarization replaces (not a paper: shared plumbing).
 
 BWNH replaces a float conv by a binary one; SBD replaces it by three layers. Both go layer
-by layer, so after each step the model is rebuilt with fresh copies of every other layer
-(weights copied), which keeps every layer in exactly one model with one inbound node, so
-``layer.input`` stays well defined for the next layer's calibration.
+by layer, and after each step rebuild the model with :func:`bnnkit.graph.rebuild`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from bnnkit.binarize.calibration import supported_layer
 from bnnkit.errors import UnsupportedModelError
-
-Replacement = Callable[[object, object], object]
-"""``replacement(old_layer, new_input_tensor) -> new_output_tensor`` (sets its own weights)."""
 
 
 def weighted_layers(model) -> list:
@@ -78,65 +71,3 @@ def target_layers(model, layers=None) -> list[str]:
                 "only Conv2D (channels_last, groups=1) and Dense layers are supported"
             )
     return names
-
-
-def _copy(layer):
-    import tensorflow as tf
-
-    if isinstance(layer, tf.keras.Model):
-        raise UnsupportedModelError(
-            f"nested model {layer.name!r} is not supported by data-driven binarization"
-        )
-    return layer.__class__.from_config(layer.get_config())
-
-
-def rebuild(model, replacements: dict[str, Replacement]):
-    """A new functional model equal to ``model`` but with ``replacements`` applied.
-
-    Every other layer is a fresh copy with the same config and weights.
-    """
-    import tensorflow as tf
-
-    tensors: dict[int, object] = {}
-    pending_weights = []
-
-    def mapped(value):
-        # Keys are ids of the old model's live KerasTensors, so no other object matches.
-        return tensors.get(id(value), value)
-
-    for layer in model.layers:
-        nodes = layer._inbound_nodes
-        if len(nodes) != 1:
-            raise UnsupportedModelError(
-                f"layer {layer.name!r} is used {len(nodes)} times; shared layers are not "
-                "supported by data-driven binarization"
-            )
-        node = nodes[0]
-        if isinstance(layer, tf.keras.layers.InputLayer):
-            config = layer.get_config()
-            new = tf.keras.Input(
-                batch_shape=config["batch_input_shape"], dtype=config.get("dtype"), name=layer.name
-            )
-            tensors[id(layer.output)] = new
-            continue
-        args = tf.nest.map_structure(mapped, node.call_args)
-        kwargs = tf.nest.map_structure(mapped, node.call_kwargs)
-        if layer.name in replacements:
-            if kwargs or len(args) != 1:
-                raise UnsupportedModelError(f"layer {layer.name!r} has several inputs")
-            output = replacements[layer.name](layer, args[0])
-        else:
-            copy = _copy(layer)
-            output = copy(*args, **kwargs)
-            pending_weights.append((copy, layer.get_weights()))
-        for old, new in zip(tf.nest.flatten(node.outputs), tf.nest.flatten(output), strict=True):
-            tensors[id(old)] = new
-    for copy, weights in pending_weights:
-        copy.set_weights(weights)
-    inputs = [tensors[id(t)] for t in model.inputs]
-    outputs = [tensors[id(t)] for t in model.outputs]
-    return tf.keras.Model(
-        inputs if len(inputs) > 1 else inputs[0],
-        outputs if len(outputs) > 1 else outputs[0],
-        name=model.name,
-    )

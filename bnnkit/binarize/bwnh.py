@@ -61,6 +61,7 @@ import numpy as np
 
 from bnnkit.binarize import _graph
 from bnnkit.binarize.calibration import check_images, kernel_matrix, layer_gram
+from bnnkit.graph import rebuild
 from bnnkit.quantizers import BWNWeightQuantizer
 
 #: The kernel quantizer of BWNH's binary layers: BWN's per-output-channel
@@ -269,7 +270,7 @@ def binarize_bwnh(
     """
     names = _graph.target_layers(model, layers)
     images = check_images(model, images)
-    current = _graph.rebuild(model, {})
+    current = rebuild(model, {})
     results = []
     for name in names:
         stats = layer_gram(current, name, images, patches_per_image=patches_per_image, seed=seed)
@@ -280,6 +281,6 @@ def binarize_bwnh(
             layer=name,
             patches=stats.patches,
         )
-        current = _graph.rebuild(current, {name: _bwnh_replacement(result)})
+        current = rebuild(current, {name: _bwnh_replacement(result)})
         results.append(result)
     return BinarizedModel(current, results)

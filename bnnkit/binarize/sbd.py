@@ -64,6 +64,7 @@ from bnnkit.binarize import _graph
 from bnnkit.binarize.bwnh import BinarizedModel
 from bnnkit.binarize.calibration import check_images, kernel_matrix, layer_gram
 from bnnkit.errors import InvalidInputError
+from bnnkit.graph import rebuild
 from bnnkit.layers import ChannelScale
 
 
@@ -327,7 +328,7 @@ def binarize_sbd(
             components_for_budget(s, n, bit_budget, layer=name)
     elif int(components) < 1:
         raise InvalidInputError(f"components must be >= 1, got {components}")
-    current = _graph.rebuild(model, {})
+    current = rebuild(model, {})
     results = []
     for name in names:
         matrix = kernel_matrix(current.get_layer(name)).T  # (S filters, N inputs)
@@ -347,6 +348,6 @@ def binarize_sbd(
             patches=stats.patches,
             seed=seed,
         )
-        current = _graph.rebuild(current, {name: _sbd_replacement(result)})
+        current = rebuild(current, {name: _sbd_replacement(result)})
         results.append(result)
     return BinarizedModel(current, results)

@@ -7,7 +7,7 @@ with calibration images drawn from the training set and fine-tunes the result.
 
 from __future__ import annotations
 
-from bnnkit.methods.base import Method, Stage
+from bnnkit.methods.base import Method, Stage, get_method
 
 #: Options every data-driven method takes, with their defaults.
 COMMON_OPTIONS = {
@@ -37,8 +37,6 @@ class DataDrivenMethod(Method):
         return dict(COMMON_OPTIONS)
 
     def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
-        from bnnkit.methods import get_method
-
         return get_method("float").conv_block(
             x, filters, kernel_size, strides=strides, padding=padding, pool=pool, name=name
         )
@@ -48,8 +46,6 @@ class DataDrivenMethod(Method):
 
     def training_stages(self, build_model, epochs) -> list[Stage]:
         """``[float stage, binarize+fine-tune stage]``."""
-        from bnnkit.methods import get_method
-
         options = self.options
 
         def build_float(previous, dataset):
