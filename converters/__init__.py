@@ -12,7 +12,9 @@ Modules (one responsibility each): :mod:`~converters.flatbuffer` (schema reader)
 (runners), :mod:`~converters.macs`, :mod:`~converters.rewrites`, :mod:`~converters.targets`,
 :mod:`~converters.convert` (the pipeline), :mod:`~converters.verify`,
 :mod:`~converters.report` (``conversion.json`` and the printed table),
-:mod:`~converters.bundle` (deployment bundles).
+:mod:`~converters.bundle` (deployment bundles: the one reader and writer),
+:mod:`~converters.predict` (top-k classes of image files, for ``bnnkit predict`` and the Pi),
+:mod:`~converters.android` (a bundle into the Android app's assets).
 
 Names are imported lazily, so ``import converters.guard`` or ``converters.bundle`` does not
 import TensorFlow.
@@ -39,6 +41,8 @@ _EXPORTS = {
     "write_bundle": "converters.bundle",
     "read_bundle": "converters.bundle",
     "format_table": "converters.report",
+    "predict_images": "converters.predict",
+    "export_android": "converters.android",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -6,7 +6,7 @@
 Same output as ``bnnkit predict`` (text, or the same ``--json`` document), without TensorFlow:
 it needs ``ai-edge-litert`` (Google's stock TFLite runtime; ``tflite-runtime`` is used if that
 is what is installed), numpy, Pillow, and the ``bnnkit`` package installed with ``--no-deps``,
-whose :mod:`bnnkit.imaging` (image -> tensor) and :mod:`bnnkit.cli.predict` (bundle reading,
+whose :mod:`bnnkit.imaging` (image -> tensor) and :mod:`converters.predict` (bundle reading,
 ranking, output) are reused as they are, so a Pi preprocesses images exactly as the x86 host.
 See docs/raspberry-pi.md.
 
@@ -26,7 +26,7 @@ import numpy as np
 
 try:
     import bnnkit  # noqa: F401  (no TensorFlow is imported: bnnkit/__init__ only sets a variable)
-    from bnnkit.cli import predict as bp
+    from converters import predict as bp
     from bnnkit.cli.quiet import native_stderr_silenced
     from bnnkit.errors import BnnkitError, InvalidModelFileError, UnsupportedModelError
 except ImportError as error:  # pragma: no cover - an install problem, reported plainly

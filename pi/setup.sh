@@ -10,7 +10,7 @@
 #   - a Python venv with pi/requirements.txt: ai-edge-litert (Google's stock TFLite runtime),
 #     numpy, Pillow, tflite (the flatbuffer schema, pure Python, to validate bundles);
 #   - bnnkit itself with `pip install --no-deps`, so that pi/run_litert.py reuses
-#     bnnkit.imaging, bnnkit.cli.predict and converters.bundle (image -> tensor, ranking, bundle
+#     bnnkit.imaging, converters.predict and converters.bundle (image -> tensor, ranking, bundle
 #     validation) unchanged:
 #     a Pi preprocesses images exactly as `bnnkit predict` on the training machine.
 # `lce`/`int8` bundles need Larq Compute Engine's runtime instead: see docs/raspberry-pi.md.
@@ -51,7 +51,7 @@ log "installing bnnkit without its training dependencies (--no-deps)"
 import platform, sys
 import numpy, PIL
 from ai_edge_litert.interpreter import Interpreter  # noqa: F401
-import bnnkit, bnnkit.imaging, bnnkit.cli.predict, converters.bundle  # noqa: F401
+import bnnkit, bnnkit.imaging, converters.predict, converters.bundle  # noqa: F401
 heavy = [m for m in ("tensorflow", "larq") if m in sys.modules]
 assert not heavy, f"unexpected imports: {heavy}"
 print(f"[bnnkit-pi] ok: {platform.machine()} Python {platform.python_version()}, "

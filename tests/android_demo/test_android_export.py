@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bnnkit.cli import export_android as cli
+from converters import android
 from bnnkit.errors import (InvalidInputError, InvalidModelFileError, OutputExistsError,
                            UnsupportedModelError)
 
@@ -61,7 +62,7 @@ def _edit_metadata(bundle: Path, **changes):
 
 
 def test_litert_bundle_goes_to_main_assets_for_both_flavors(app, litert_bundle):
-    dest = cli.export_android(litert_bundle, app)
+    dest = android.export_android(litert_bundle, app)
     assert dest == app / "app" / "src" / "main" / "assets" / "bundle"
     assert (dest / "model.tflite").read_bytes() == (litert_bundle / "model.tflite").read_bytes()
     assert (dest / "labels.txt").read_text().splitlines() == [str(i) for i in range(10)]
@@ -69,10 +70,10 @@ def test_litert_bundle_goes_to_main_assets_for_both_flavors(app, litert_bundle):
 
 
 def test_existing_bundle_is_replaced_only_with_overwrite(app, litert_bundle):
-    cli.export_android(litert_bundle, app, flavor="litert")
+    android.export_android(litert_bundle, app, flavor="litert")
     with pytest.raises(OutputExistsError, match="--overwrite"):
-        cli.export_android(litert_bundle, app, flavor="litert")
-    dest = cli.export_android(litert_bundle, app, flavor="litert", overwrite=True)
+        android.export_android(litert_bundle, app, flavor="litert")
+    dest = android.export_android(litert_bundle, app, flavor="litert", overwrite=True)
     assert sorted(p.name for p in dest.iterdir()) == ["labels.txt", "metadata.json",
                                                       "model.tflite"]
     assert [p.name for p in dest.parent.iterdir()] == ["bundle"]  # no staging left behind
@@ -81,44 +82,44 @@ def test_existing_bundle_is_replaced_only_with_overwrite(app, litert_bundle):
 @pytest.mark.parametrize("flavor", ["litert", None])
 def test_bundle_with_lce_ops_is_refused_outside_the_lce_flavor(app, lce_bundle, flavor):
     with pytest.raises(UnsupportedModelError, match="LceBconv2d"):
-        cli.export_android(lce_bundle, app, flavor=flavor)
+        android.export_android(lce_bundle, app, flavor=flavor)
     assert not (app / "app" / "src" / (flavor or "main") / "assets").exists()
 
 
 def test_bundle_with_lce_ops_goes_to_the_lce_flavor(app, lce_bundle):
-    dest = cli.export_android(lce_bundle, app, flavor="lce")
+    dest = android.export_android(lce_bundle, app, flavor="lce")
     assert dest == app / "app" / "src" / "lce" / "assets" / "bundle"
 
 
 def test_metadata_runtime_lce_is_refused_by_litert_even_without_lce_ops(app, litert_bundle):
     _edit_metadata(litert_bundle, runtime="lce")
     with pytest.raises(UnsupportedModelError, match="runtime 'lce'"):
-        cli.export_android(litert_bundle, app, flavor="litert")
+        android.export_android(litert_bundle, app, flavor="litert")
 
 
 def test_model_that_does_not_match_its_metadata_is_refused(app, litert_bundle):
     _edit_metadata(litert_bundle, input_shape=[1, 32, 32, 3], input_color_mode="rgb",
                    input_mean=[0.5] * 3, input_std=[0.5] * 3)
     with pytest.raises(InvalidModelFileError, match="does not match"):
-        cli.export_android(litert_bundle, app)
+        android.export_android(litert_bundle, app)
 
 
 def test_label_count_must_match_classes(app, litert_bundle):
     (litert_bundle / "labels.txt").write_text("a\nb\n")
     with pytest.raises(InvalidModelFileError, match="labels.txt"):
-        cli.export_android(litert_bundle, app)
+        android.export_android(litert_bundle, app)
 
 
 def test_corrupt_model_is_refused(app, litert_bundle):
     data = (litert_bundle / "model.tflite").read_bytes()
     (litert_bundle / "model.tflite").write_bytes(data[:200])
     with pytest.raises(InvalidModelFileError, match="model.tflite"):
-        cli.export_android(litert_bundle, app)
+        android.export_android(litert_bundle, app)
 
 
 def test_folder_that_is_not_the_app_is_refused(tmp_path, litert_bundle):
     with pytest.raises(InvalidInputError, match="AndroidManifest"):
-        cli.export_android(litert_bundle, tmp_path)
+        android.export_android(litert_bundle, tmp_path)
 
 
 def test_command_line_exports_and_names_the_variant(app, lce_bundle, capsys):
@@ -134,11 +135,11 @@ def test_flavor_check_itself_names_shape_and_label_mismatches(litert_bundle):
     metadata = json.loads((litert_bundle / "metadata.json").read_text())
     model = (litert_bundle / "model.tflite").read_bytes()
     labels = [str(i) for i in range(10)]
-    cli.check_bundle_for_flavor(metadata, model, labels, "litert")
+    android.check_bundle_for_flavor(metadata, model, labels, "litert")
     with pytest.raises(InvalidModelFileError, match="labels.txt has 9 lines"):
-        cli.check_bundle_for_flavor(metadata, model, labels[:9], "litert")
+        android.check_bundle_for_flavor(metadata, model, labels[:9], "litert")
     metadata["input"]["shape"] = [1, 27, 28, 1]
     with pytest.raises(InvalidModelFileError, match=r"its input is \[1, 28, 28, 1\]"):
-        cli.check_bundle_for_flavor(metadata, model, labels, "lce")
+        android.check_bundle_for_flavor(metadata, model, labels, "lce")
     with pytest.raises(InvalidModelFileError, match="corrupt or truncated"):
-        cli.check_bundle_for_flavor(metadata, model[:300], labels, "lce")
+        android.check_bundle_for_flavor(metadata, model[:300], labels, "lce")

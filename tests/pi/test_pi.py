@@ -139,10 +139,10 @@ def test_bnnkit_installs_with_no_deps_and_its_pi_modules_import_no_tensorflow(
                    check=True, capture_output=True)
     check = (
         "import sys, runpy\n"
-        "import bnnkit, bnnkit.imaging, bnnkit.cli.predict\n"
+        "import bnnkit, bnnkit.imaging, converters.predict\n"
         f"assert bnnkit.__file__.startswith({str(target)!r}), bnnkit.__file__\n"
         f"runpy.run_path({str(REPO / 'pi' / 'run_litert.py')!r}, run_name='not_main')\n"
-        f"spec = bnnkit.cli.predict.read_bundle({str(mnist_tflite_bundle)!r})\n"
+        f"spec = converters.predict.bundle_spec({str(mnist_tflite_bundle)!r})\n"
         "assert spec.target == 'litert' and len(spec.classes) == 10\n"
         "heavy = [m for m in ('tensorflow', 'tf_keras', 'larq', 'larq_compute_engine')\n"
         "         if m in sys.modules]\n"

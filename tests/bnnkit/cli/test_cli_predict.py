@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from bnnkit.cli import predict
+from converters import predict as library
 from bnnkit.errors import InvalidInputError, InvalidModelFileError, UnsupportedModelError
 
 
@@ -135,29 +136,6 @@ def test_bare_tflite_note_is_printed_in_text_mode(capsys, mnist_tflite_bundle, m
     assert "note:" in capsys.readouterr().err
 
 
-def test_bare_model_logits_go_through_a_softmax():
-    spec = predict.bare_model_spec("m.tflite", [1, 8, 8, 3])
-    assert spec.input["color_mode"] == "rgb" and spec.input["mean"] == [0.5] * 3
-    ranked = predict.scores_to_top_k([0.0, 2.0, 1.0], spec, 2)
-    assert [c["index"] for c in ranked] == [1, 2]
-    assert ranked[0]["probability"] == pytest.approx(np.exp(2) / (1 + np.e + np.exp(2)))
-    assert spec.activation == "linear" and any("softmax" in n for n in spec.notes)
-
-
-def test_bare_model_probabilities_are_kept_as_they_are():
-    spec = predict.bare_model_spec("m.tflite", [1, 8, 8, 1])
-    ranked = predict.scores_to_top_k([0.2, 0.7, 0.1], spec, 5)
-    assert [(c["label"], c["probability"]) for c in ranked] == [
-        ("1", pytest.approx(0.7)), ("0", pytest.approx(0.2)), ("2", pytest.approx(0.1))]
-    assert spec.activation == "softmax"
-
-
-@pytest.mark.parametrize("shape", [[1, 10], [1, 28, 28, 2], [1, 28, 28]])
-def test_bare_model_that_is_not_an_image_classifier_is_refused(shape):
-    with pytest.raises(UnsupportedModelError, match="not an image"):
-        predict.bare_model_spec("m.tflite", shape)
-
-
 def test_top_k_larger_than_the_classes_gives_every_class(capsys, mnist_tflite_bundle,
                                                          mnist_samples):
     report = _run_json(capsys, mnist_tflite_bundle, mnist_samples[0], "--top-k", "50")
@@ -175,7 +153,7 @@ def test_threads_option_gives_the_same_predictions(capsys, mnist_tflite_bundle, 
 
 def test_missing_image_fails_before_the_model_is_loaded(capsys, tmp_path, monkeypatch,
                                                         mnist_tflite_bundle):
-    monkeypatch.setattr(predict, "_open_runner",
+    monkeypatch.setattr(library, "_open_runner",
                         lambda *a: pytest.fail("the model must not be loaded"))
     code = predict.main([str(mnist_tflite_bundle), str(tmp_path / "nope.png")])
     assert code == InvalidInputError.exit_code
@@ -189,25 +167,6 @@ def test_a_file_that_is_not_an_image_is_refused(capsys, tmp_path, mnist_tflite_b
     assert "not an image" in capsys.readouterr().err
 
 
-def test_a_folder_without_metadata_is_not_a_bundle(tmp_path, mnist_samples):
-    with pytest.raises(InvalidModelFileError, match="not a bundle"):
-        predict.resolve_model(tmp_path)
-
-
-def test_a_missing_model_path_is_refused(tmp_path):
-    with pytest.raises(InvalidModelFileError, match="no such bundle"):
-        predict.resolve_model(tmp_path / "nothing.tflite")
-
-
-def test_a_newer_bundle_format_is_refused(tmp_path, mnist_tflite_bundle):
-    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
-    metadata = json.loads((bundle / "metadata.json").read_text())
-    metadata["format_version"] = 2
-    (bundle / "metadata.json").write_text(json.dumps(metadata))
-    with pytest.raises(InvalidModelFileError, match="format_version 2"):
-        predict.read_bundle(bundle)
-
-
 def test_a_model_modified_after_bundling_is_refused(capsys, tmp_path, mnist_tflite_bundle,
                                                     mnist_samples):
     bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
@@ -216,22 +175,6 @@ def test_a_model_modified_after_bundling_is_refused(capsys, tmp_path, mnist_tfli
     (bundle / "model.tflite").write_bytes(bytes(data))
     assert predict.main([str(bundle), str(mnist_samples[0])]) == InvalidModelFileError.exit_code
     assert "model_sha256" in capsys.readouterr().err
-
-
-def test_malformed_metadata_is_refused(tmp_path, mnist_tflite_bundle):
-    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
-    (bundle / "metadata.json").write_text("{not json")
-    with pytest.raises(InvalidModelFileError, match="JSON"):
-        predict.read_bundle(bundle)
-
-
-def test_an_unknown_output_activation_is_refused(tmp_path, mnist_tflite_bundle):
-    bundle = _copy_bundle(mnist_tflite_bundle, tmp_path)
-    metadata = json.loads((bundle / "metadata.json").read_text())
-    metadata["output"]["activation"] = "sigmoid"
-    (bundle / "metadata.json").write_text(json.dumps(metadata))
-    with pytest.raises(InvalidModelFileError, match="sigmoid"):
-        predict.read_bundle(bundle)
 
 
 def test_labels_that_do_not_match_the_outputs_are_refused(capsys, tmp_path, mnist_tflite_bundle,
