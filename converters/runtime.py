@@ -41,6 +41,7 @@ import numpy as np
 
 from bnnkit.errors import InvalidInputError, UnsupportedModelError
 from bnnkit.registry import Registry
+from converters._trial import find_lite_interpreter, load_lite_interpreter
 from converters.flatbuffer import LCE_CUSTOM_OPS, FlatbufferInfo
 from converters.guard import guard_model
 
@@ -55,6 +56,8 @@ __all__ = [
     "TfLiteRunner",
     "check_input",
     "choose_runtime",
+    "find_lite_interpreter",
+    "load_lite_interpreter",
     "open_runner",
     "runtime_choices",
 ]
@@ -154,8 +157,6 @@ class LceRunner(Runner):
         options: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(data, info, runtime=runtime, num_threads=num_threads)
-        from converters._trial import load_lite_interpreter
-
         kernel_options = {**LCE_KERNEL_OPTIONS, **(options or {})}
         self.options.update(kernel_options)
         self._interpreter = load_lite_interpreter()(
@@ -168,8 +169,6 @@ class LceRunner(Runner):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        from converters._trial import find_lite_interpreter
-
         try:
             find_lite_interpreter()
         except ImportError as error:

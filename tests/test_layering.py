@@ -4,7 +4,7 @@
 2. No module of ``bnnkit`` below the top layer (``bnnkit.cli``, ``bnnkit.bench``) imports
    ``converters`` or the top layer; ``bnnkit.bench`` does not import ``bnnkit.cli``.
 3. ``converters`` imports only public ``bnnkit`` names (no ``_private`` module or name) and
-   never the top layer.
+   never the top layer; the top layer too uses only public names of the layers below.
 
 Every import counts, also the ones inside functions: a lazy import is still a dependency.
 Imports under ``if TYPE_CHECKING:`` do not run and are skipped.
@@ -133,21 +133,28 @@ def _within(module: str, prefixes) -> bool:
     return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
+def _private(item: Import) -> list[str]:
+    return [p for p in item.target.split(".") if p.startswith("_")] + [
+        n for n in item.names if n.startswith("_")
+    ]
+
+
 def layer_violations(imports: list[Import]) -> list[str]:
     """Imports that break rules 2 and 3."""
     found = []
     for item in imports:
         where = f"{item.source}:{item.line} imports {item.target}"
+        lower = _within(item.target, PACKAGES) and not _within(item.target, TOP)
+        if _within(item.source, TOP) and lower and _private(item):
+            found.append(f"{where}: private name(s) of a lower layer {', '.join(_private(item))}")
         if item.source.startswith("bnnkit") and not _within(item.source, TOP):
             if _within(item.target, ("converters", *TOP)):
                 found.append(f"{where}: the training side imports the deployment or top layer")
         if _within(item.source, ("bnnkit.bench",)) and _within(item.target, ("bnnkit.cli",)):
             found.append(f"{where}: the benchmarks import the CLI")
         if _within(item.source, ("converters",)) and _within(item.target, ("bnnkit",)):
-            private = [p for p in item.target.split(".") if p.startswith("_")]
-            private += [n for n in item.names if n.startswith("_")]
-            if private:
-                found.append(f"{where}: private bnnkit name(s) {', '.join(private)}")
+            if _private(item):
+                found.append(f"{where}: private bnnkit name(s) {', '.join(_private(item))}")
             if _within(item.target, TOP):
                 found.append(f"{where}: converters imports the top layer")
     return found
@@ -205,10 +212,12 @@ def test_upward_and_private_imports_are_found(tmp_path):
         "converters.__init__": "",
         "converters.rewrites": "from bnnkit._graph import rebuild\nfrom bnnkit import _x\n",
         "converters.report": "import bnnkit.bench\n",
+        "bnnkit.cli.convert": "from converters._trial import load\n",
     })
     found = layer_violations(collect_imports(root)[1])
-    assert len(found) == 5, found
+    assert len(found) == 6, found
+    assert any("bnnkit.cli.convert" in f and "lower layer" in f for f in found)
     assert any("bnnkit.training" in f and "training side" in f for f in found)
     assert any("bnnkit.bench:1 imports bnnkit.cli.main" in f for f in found)
-    assert sum("private" in f for f in found) == 2
+    assert sum("private bnnkit" in f for f in found) == 2
     assert any("converters.report" in f and "top layer" in f for f in found)

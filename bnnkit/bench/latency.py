@@ -37,7 +37,7 @@ class Config:
 
 
 def _lce_interpreter(data: bytes, threads: int, options: dict):
-    from converters._trial import load_lite_interpreter
+    from converters.runtime import load_lite_interpreter
 
     return load_lite_interpreter()(
         data,

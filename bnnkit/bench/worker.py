@@ -88,7 +88,7 @@ def _infer(args) -> dict:
 
     data = Path(args.path).read_bytes()
     if args.runtime == "lce":
-        from converters._trial import load_lite_interpreter
+        from converters.runtime import load_lite_interpreter
 
         baseline = _rss_mb()
         interpreter = load_lite_interpreter()(data, args.threads, False, True, args.xnnpack)

@@ -5,23 +5,21 @@
     bnnkit convert model.keras --target int8 --qat-epochs 1 --dataset mnist
 
 The input is a run folder (``model.keras`` + ``config.json`` naming the dataset) or a
-``.keras``/``.h5``/SavedModel path. Calibration data (agreement check, int8 ranges) is the
-first 1000 test images of the run's dataset; without a dataset, random images are used and
-the report says so. Prints a short table; ``--json`` prints the whole report.
+``.keras``/``.h5``/SavedModel path; the work is :func:`converters.runs.convert_run`. Prints a
+short table; ``--json`` prints the whole report.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-from pathlib import Path
 
 from converters.targets import TARGETS
 
-CALIBRATION_IMAGES = 1000
-QAT_IMAGES = 10000
+__all__ = ["add_custom_objects_argument", "module_list", "register", "run"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "convert",
         help="convert a trained model to a verified .tflite",
@@ -75,7 +73,7 @@ def module_list(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def add_custom_objects_argument(parser) -> None:
+def add_custom_objects_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--custom-objects",
         metavar="MODULE[,MODULE]",
@@ -88,105 +86,28 @@ def add_custom_objects_argument(parser) -> None:
     )
 
 
-def _run_config(model_path: Path) -> dict:
-    config = model_path / "config.json" if model_path.is_dir() else None
-    if config is None or not config.is_file():
-        return {}
-    try:
-        data = json.loads(config.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+def run(args: argparse.Namespace) -> int:
+    from converters.report import format_table
+    from converters.runs import convert_run
 
-
-def default_output(model_path: Path, target: str) -> Path:
-    if model_path.is_dir():
-        return model_path / target
-    return model_path.with_name(f"{model_path.stem}-{target}")
-
-
-def run(args) -> int:
-    from bnnkit.errors import InvalidInputError, OutputExistsError
-
-    model_path = Path(args.model)
-    output = Path(args.output) if args.output else default_output(model_path, args.target)
-    for existing in (output / "model.tflite", output / "conversion.json"):
-        if existing.exists() and not args.overwrite:
-            raise OutputExistsError(f"{existing} already exists; add --overwrite to replace it")
-    if args.qat_epochs < 0:
-        raise InvalidInputError("--qat-epochs must be >= 0")
-    if args.qat_epochs and not TARGETS.get(args.target).fine_tunes:
-        fine_tuning = " or ".join(t.name for t in TARGETS if t.fine_tunes)
-        raise InvalidInputError(f"--qat-epochs applies to --target {fine_tuning} only")
-    config = _run_config(model_path)
-
-    from bnnkit.serialization import load_model
-
-    # InvalidModelFileError for anything that is not a model or needs unknown custom objects
-    model = load_model(model_path, custom_object_modules=args.custom_objects)
-    dataset_name = args.dataset or config.get("dataset")
-    calibration_x = calibration_y = qat_data = dataset = None
-    if dataset_name:
-        from bnnkit.data import load_dataset
-
-        dataset = load_dataset(
-            dataset_name,
-            args.data_dir or config.get("data_dir"),
-            allow_subset=bool(config.get("allow_subset", False)),
-        )
-        calibration_x = dataset.normalize(dataset.x_test[:CALIBRATION_IMAGES])
-        calibration_y = dataset.y_test[:CALIBRATION_IMAGES]
-        if args.qat_epochs:
-            qat_data = (
-                dataset.normalize(dataset.x_train[:QAT_IMAGES]),
-                dataset.y_train[:QAT_IMAGES],
-            )
-    elif args.qat_epochs:
-        raise InvalidInputError("--qat-epochs needs training data: pass --dataset")
-
-    import converters
-
-    metadata = {
-        "source_model": str(model_path),
-        "method": config.get("method"),
-        "dataset": dataset_name,
-    }
-    report = converters.convert_model(
-        model,
-        output,
-        args.target,
-        calibration_x=calibration_x,
-        calibration_y=calibration_y,
-        allow_float=args.allow_float,
-        overwrite=args.overwrite,
-        qat_data=qat_data,
+    report = convert_run(
+        args.model,
+        target=args.target,
+        output=args.output,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
         qat_epochs=args.qat_epochs,
-        metadata=metadata,
+        allow_float=args.allow_float,
+        bundle=args.bundle,
+        custom_objects=args.custom_objects,
+        overwrite=args.overwrite,
     )
-    if args.bundle:
-        classes = (
-            dataset.classes
-            if dataset is not None
-            else [str(i) for i in range(int(model.output_shape[-1]))]
-        )
-        converters.write_bundle(
-            args.bundle,
-            report["model_path"],
-            classes=classes,
-            metadata={
-                "name": model_path.name if model_path.is_dir() else model_path.stem,
-                "method": config.get("method"),
-                "dataset": dataset_name,
-                "target": args.target,
-            },
-            overwrite=args.overwrite,
-        )
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(converters.format_table(report))
+        print(format_table(report))
         print(
-            f"wrote {output / 'model.tflite'} and {output / 'conversion.json'}"
-            + (f"; bundle {args.bundle}" if args.bundle else "")
+            f"wrote {report['model_path']} and {report['output']}/conversion.json"
+            + (f"; bundle {report['bundle']}" if report["bundle"] else "")
         )
     return 0
