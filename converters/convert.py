@@ -1,4 +1,4 @@
-"""The conversion pipeline: rewrite -> convert -> guard -> verify -> report -> write.
+"""The conversion pipeline: rewrite -> convert -> seal -> guard -> verify -> report -> write.
 
     import bnnkit
     from converters import convert_model, convert_keras_model
@@ -12,6 +12,8 @@ Each step is a function of its own:
 
 * :func:`rewrite` makes the model convertible (:mod:`converters.rewrites`);
 * :func:`convert` runs the target's converter (:mod:`converters.targets`);
+* :func:`seal` embeds the model's content digest in its ``metadata`` table, so that the file
+  checks itself wherever it is copied (:mod:`converters.seal`);
 * :func:`guard` checks the bytes (structure, ops some runtime has, a trial run) and that
   every binary layer became a binary kernel where the target has them;
 * :func:`verify` runs the ``.tflite`` on the calibration images beside the Keras model;
@@ -25,6 +27,7 @@ but stays float raises :class:`~bnnkit.errors.UnsupportedModelError` (unless
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +44,7 @@ from converters.macs import model_macs
 from converters.report import REPORT_FORMAT_VERSION
 from converters.rewrites import rewrite_model
 from converters.runtime import RUNTIMES, open_runner
+from converters.seal import seal_model
 from converters.targets import TARGETS, Converted, ConverterInputs, Target, convert_float
 from converters.verify import compare_keras_tflite
 
@@ -58,6 +62,7 @@ __all__ = [
     "convert_model",
     "guard",
     "rewrite",
+    "seal",
     "verify",
     "write",
 ]
@@ -174,6 +179,12 @@ def rewrite(model: Any, *, enabled: bool = True) -> Rewritten:
 def convert(rewritten: Rewritten, target: Target, inputs: ConverterInputs) -> Converted:
     """Run ``target``'s converter on the rewritten model."""
     return target.convert(rewritten.model, inputs)
+
+
+def seal(converted: Converted) -> Converted:
+    """The converted model with its content digest embedded (:func:`converters.seal.seal_model`);
+    everything after this step (guard, verify, the report's sha256, write) sees these bytes."""
+    return dataclasses.replace(converted, data=seal_model(converted.data))
 
 
 def _binary_kernel_outcomes(
@@ -402,9 +413,9 @@ def _checked_bytes(
     rewrite_first: bool,
     allow_float: bool,
 ) -> tuple[Rewritten, Converted, Guarded]:
-    """rewrite -> convert -> guard: the steps both public functions share."""
+    """rewrite -> convert -> seal -> guard: the steps both public functions share."""
     rewritten = rewrite(keras_model, enabled=rewrite_first)
-    converted = convert(rewritten, target, inputs)
+    converted = seal(convert(rewritten, target, inputs))
     return rewritten, converted, guard(converted, target, rewritten.macs, allow_float=allow_float)
 
 
@@ -420,8 +431,8 @@ def convert_keras_model(
 ) -> bytes:
     """Convert ``keras_model`` for ``target`` and return the checked ``.tflite`` bytes.
 
-    The rewrite, convert and guard steps of :func:`convert_model`, without verification,
-    report or files.
+    The rewrite, convert, seal and guard steps of :func:`convert_model`, without
+    verification, report or files.
 
     # Example
         data = convert_keras_model(model, target="litert")

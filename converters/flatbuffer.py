@@ -4,6 +4,8 @@
     info = read_flatbuffer(open("model.tflite", "rb").read())
     info.op_histogram        # {"CONV_2D": 1, "LceBconv2d": 2, "LceQuantize": 2, ...}
     info.custom_ops          # ["LceBconv2d", "LceQuantize"]
+    info.metadata            # {"min_runtime_version": 37, ...}: metadata name -> buffer index
+    info.buffer_data(data, 37)   # that buffer's bytes
 
 The histogram counts *operators* (the nodes of the graph), not operator codes: a model's
 ``operator_codes`` table lists ``LceBconv2d`` once however many operators use it.
@@ -86,6 +88,15 @@ class FlatbufferInfo:
     inputs: list = field(default_factory=list)
     outputs: list = field(default_factory=list)
     num_subgraphs: int = 1
+    # (start, length) of each buffer's bytes in the file ((0, 0) for an empty buffer)
+    buffer_spans: list = field(default_factory=list)
+    # the model's ``metadata`` table: entry name -> index of the buffer holding its value
+    metadata: dict = field(default_factory=dict)
+
+    def buffer_data(self, data: bytes, index: int) -> bytes:
+        """The bytes of buffer ``index`` of the model ``data`` this info was read from."""
+        start, length = self.buffer_spans[index]
+        return bytes(data[start : start + length])
 
     @property
     def op_histogram(self) -> dict:
@@ -192,6 +203,39 @@ def read_flatbuffer(data: bytes) -> FlatbufferInfo:
         raise FlatbufferError(f"corrupt flatbuffer ({type(error).__name__}: {error})") from None
 
 
+def _read_buffer_spans(model, size: int) -> list:
+    """``(start, length)`` of every buffer's bytes, each checked to lie inside the file."""
+    spans = []
+    for i in range(model.BuffersLength()):
+        buffer = _check_table(model.Buffers(i), size, f"buffer {i}")
+        if buffer.Offset() > 1:  # buffers stored after the flatbuffer (models > 2 GB)
+            if buffer.Offset() + buffer.Size() > size:
+                raise FlatbufferError(f"buffer {i} points outside the file")
+            spans.append((int(buffer.Offset()), int(buffer.Size())))
+            continue
+        length = buffer.DataLength()
+        start = buffer._tab.Vector(buffer._tab.Offset(4)) if length else 0
+        if start + length > size:
+            raise FlatbufferError(f"buffer {i} ({length} bytes) runs past the end of the file")
+        spans.append((int(start), int(length)))
+    return spans
+
+
+def _read_metadata(model, size: int, buffers: int) -> dict:
+    """The ``metadata`` table: entry name -> buffer index (the first entry of a name wins)."""
+    entries: dict = {}
+    for i in range(model.MetadataLength()):
+        entry = _check_table(model.Metadata(i), size, f"metadata entry {i}")
+        name, buffer = _decode(entry.Name()), int(entry.Buffer())
+        if not 0 <= buffer < buffers:
+            raise FlatbufferError(
+                f"metadata entry {name!r} refers to buffer {buffer}, but the model has "
+                f"{buffers} buffers"
+            )
+        entries.setdefault(name, buffer)
+    return entries
+
+
 def _read(data: bytes, size: int) -> FlatbufferInfo:
     root = struct.unpack_from("<I", data, 0)[0]
     if not 8 <= root <= size - 4:
@@ -202,28 +246,16 @@ def _read(data: bytes, size: int) -> FlatbufferInfo:
         codes.append(
             operator_name(_check_table(model.OperatorCodes(i), size, f"operator code {i}"))
         )
-    buffer_sizes = []
-    for i in range(model.BuffersLength()):
-        buffer = _check_table(model.Buffers(i), size, f"buffer {i}")
-        if buffer.Offset() > 1:  # buffers stored after the flatbuffer (models > 2 GB)
-            if buffer.Offset() + buffer.Size() > size:
-                raise FlatbufferError(f"buffer {i} points outside the file")
-            buffer_sizes.append(int(buffer.Size()))
-        else:
-            length = buffer.DataLength()
-            if length:
-                start = buffer._tab.Vector(buffer._tab.Offset(4))
-                if start + length > size:
-                    raise FlatbufferError(
-                        f"buffer {i} ({length} bytes) runs past the end of the file"
-                    )
-            buffer_sizes.append(int(length))
+    spans = _read_buffer_spans(model, size)
+    buffer_sizes = [length for _, length in spans]
     info = FlatbufferInfo(
         size_bytes=size,
         version=int(model.Version()),
         operator_codes=codes,
         buffer_sizes=buffer_sizes,
         num_subgraphs=model.SubgraphsLength(),
+        buffer_spans=spans,
+        metadata=_read_metadata(model, size, len(spans)),
     )
     for s in range(model.SubgraphsLength()):
         graph = _check_table(model.Subgraphs(s), size, f"subgraph {s}")

@@ -3,7 +3,7 @@
 TFLite interpreters trust their input. Measured on this machine: of 40 bit-flipped copies of
 a small LCE model, the LCE interpreter segfaulted on 16, ran 6 silently with wrong weights and
 raised on 18. So every runner in :mod:`converters.runtime` opens a model only through
-:func:`guard_model`, which applies three checks in order:
+:func:`guard_model`, which applies four checks in order:
 
 1. **Structure**, with the schema reader (:mod:`converters.flatbuffer`): the ``TFL3`` file
    identifier, schema version 3, every table, vector and buffer inside the file, operator
@@ -13,7 +13,12 @@ raised on 18. So every runner in :mod:`converters.runtime` opens a model only th
 2. **Integrity**: the file's sha256 against the one recorded when it was written
    (``conversion.json`` beside it, a bundle's ``metadata.json``, or ``expected_sha256``).
    This catches the flips that structure cannot see: a flipped weight is still a weight.
-3. **Trial run** in a child process (``converters/_trial.py``: LCE's interpreter for models
+3. **Embedded digest**: every model bnnkit writes carries, in the flatbuffer's standard
+   ``metadata`` table (which TFLite runtimes ignore), the sha256 of its buffers
+   (:func:`content_digest`; written by :mod:`converters.seal`). A bare ``model.tflite``
+   copied without its ``conversion.json`` still checks itself: a mismatch, or a damaged
+   digest entry, is refused. Models from elsewhere have none and get checks 1, 2 and 4.
+4. **Trial run** in a child process (``converters/_trial.py``: LCE's interpreter for models
    with LCE ops, without importing TensorFlow, well under a second; ai-edge-litert or
    ``tf.lite`` for the others): a model that crashes the interpreter kills the child, and the
    caller gets an :class:`~bnnkit.errors.InvalidModelFileError` naming the file instead of a
@@ -44,6 +49,9 @@ from converters.flatbuffer import (
     read_flatbuffer,
 )
 
+#: Name of bnnkit's entry in a model's ``metadata`` table; its buffer holds a JSON record.
+DIGEST_NAME = "bnnkit_digest"
+DIGEST_FORMAT = 1
 TRIAL_TIMEOUT_SECONDS = 120
 _TRIAL_PASSED: set = set()  # sha256 of models whose trial run passed in this process
 
@@ -58,6 +66,80 @@ def sha256_file(path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def content_digest(data: bytes, info: FlatbufferInfo) -> str:
+    """sha256 of the model's content: every buffer except those the ``metadata`` table names.
+
+    Buffers are hashed in index order, each as its length (8 bytes, little-endian) then its
+    bytes: the weights and every other constant a tensor reads. Metadata buffers are left out,
+    so adding metadata (a TFLite metadata writer, the digest itself) keeps the digest. The
+    same definition is implemented by the Android app's ``ModelDigest`` and checked
+    against this one by the tests.
+    """
+    skipped = set(info.metadata.values())
+    digest = hashlib.sha256()
+    for index, (start, length) in enumerate(info.buffer_spans):
+        if index not in skipped:
+            digest.update(length.to_bytes(8, "little"))
+            digest.update(data[start : start + length])
+    return digest.hexdigest()
+
+
+def digest_record(value: str) -> bytes:
+    """The JSON value of the :data:`DIGEST_NAME` metadata entry for a digest ``value``."""
+    record = {
+        DIGEST_NAME: DIGEST_FORMAT,
+        "algorithm": "sha256",
+        "covers": "buffers",
+        "value": value,
+    }
+    return json.dumps(record, separators=(",", ":")).encode("ascii")
+
+
+def embedded_digest(data: bytes, info: FlatbufferInfo, name: str = "model") -> str | None:
+    """The content digest bnnkit embedded in the model, or None for a model without one.
+
+    # Raises
+        InvalidModelFileError: the file names a bnnkit digest that cannot be read (its
+            metadata entry or its record is damaged).
+    """
+    damaged = (
+        f"{name} carries a damaged bnnkit digest entry: the file was modified or corrupted "
+        "after bnnkit wrote it. Re-convert it or copy it again."
+    )
+    index = info.metadata.get(DIGEST_NAME)
+    if index is None:
+        if DIGEST_NAME.encode("ascii") in data:  # the record without its entry, or vice versa
+            raise InvalidModelFileError(damaged)
+        return None
+    try:
+        record = json.loads(info.buffer_data(data, index).decode("ascii"))
+        value = record["value"]
+        valid = record[DIGEST_NAME] == DIGEST_FORMAT and record["algorithm"] == "sha256"
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+        raise InvalidModelFileError(damaged) from None
+    if not valid or not isinstance(value, str) or len(value) != 64:
+        raise InvalidModelFileError(damaged)
+    return value
+
+
+def check_embedded_digest(data: bytes, info: FlatbufferInfo, name: str = "model") -> bool:
+    """Check the embedded digest against the content; False when the model has none.
+
+    # Raises
+        InvalidModelFileError: the content does not match the digest, or it is damaged.
+    """
+    expected = embedded_digest(data, info, name)
+    if expected is None:
+        return False
+    if content_digest(data, info) != expected:
+        raise InvalidModelFileError(
+            f"{name} does not match the digest bnnkit embedded in it when it wrote it "
+            f"({expected[:12]}...): its weights were modified or corrupted. "
+            "Re-convert it or copy it again."
+        )
+    return True
 
 
 def check_structure(data: bytes, name: str = "model") -> FlatbufferInfo:
@@ -212,6 +294,7 @@ def guard_model(model, *, expected_sha256: str | None = None, trial: bool = True
             "Re-convert it or copy it again."
         )
     info = check_structure(data, name)
+    check_embedded_digest(data, info, name)
     if trial:
         trial_run(data, name, runtime="lce" if info.lce_ops else "stock")
     return data, info

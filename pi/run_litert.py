@@ -13,6 +13,10 @@ See docs/raspberry-pi.md.
 Bundles of the ``lce`` and ``int8`` targets hold Larq Compute Engine ops (``LceBconv2d``...)
 that a stock runtime does not have: run them with LCE's ``lce_benchmark_model`` or an
 LCE-built interpreter (docs/raspberry-pi.md). This runner refuses them with that advice.
+
+Before the runtime reads a model, the runner applies bnnkit's structural guard and checks the
+digest bnnkit embeds in every model it writes (:mod:`converters.guard`, no TensorFlow): a
+corrupted file is refused with one line instead of running with wrong weights.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -29,6 +34,7 @@ try:
     from converters import predict as bp
     from bnnkit.cli.quiet import native_stderr_silenced
     from bnnkit.errors import BnnkitError, InvalidModelFileError, UnsupportedModelError
+    from converters.guard import check_embedded_digest, check_structure
 except ImportError as error:  # pragma: no cover - an install problem, reported plainly
     sys.exit(f"run_litert: cannot import bnnkit ({error}); install it without its training "
              "dependencies: pip install --no-deps ./bnnkit (see docs/raspberry-pi.md)")
@@ -92,6 +98,14 @@ class LiteRTRunner:
         return np.asarray(y, dtype=np.float32).reshape(-1)
 
 
+def check_model_file(model_path) -> None:
+    """bnnkit's structural guard and, for a model bnnkit wrote, its embedded digest
+    (:mod:`converters.guard`, without TensorFlow): a corrupted file is refused before the
+    runtime, which trusts its input, ever reads it."""
+    data = Path(model_path).read_bytes()
+    check_embedded_digest(data, check_structure(data, str(model_path)), str(model_path))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="run_litert.py", description="Top-k classes of images on a litert-target bundle "
@@ -120,6 +134,7 @@ def _run(args) -> int:
             "run it with lce_benchmark_model or an LCE interpreter (docs/raspberry-pi.md), "
             "or export a 'litert' bundle for this runner")
     bp.check_images_exist(args.images)
+    check_model_file(model_path)
     runner = LiteRTRunner(model_path, args.threads)
     if spec is None:
         spec = bp.bare_model_spec(model_path, runner.input_shape)

@@ -40,16 +40,10 @@ def tiny_lce_flatbuffer() -> bytes:
 
 def buffer_data_ranges(data: bytes) -> list[tuple[int, int]]:
     """Byte ranges of the constant buffers' contents (the weights) in a .tflite."""
-    import tflite
+    from converters.flatbuffer import read_flatbuffer
 
-    model = tflite.Model.GetRootAsModel(data, 0)
-    ranges = []
-    for i in range(model.BuffersLength()):
-        buffer = model.Buffers(i)
-        if buffer.DataLength():
-            start = buffer._tab.Vector(buffer._tab.Offset(4))
-            ranges.append((start, start + buffer.DataLength()))
-    return ranges
+    return [(start, start + length) for start, length in read_flatbuffer(data).buffer_spans
+            if length]
 
 
 def flip_bits(data: bytes, seed: int, count: int = 4, *, avoid=(), within=None) -> bytes:

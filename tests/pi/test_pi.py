@@ -167,3 +167,24 @@ def test_pi_runner_refuses_a_bare_model_with_lce_ops_with_advice(capsys, tmp_pat
     code = run_litert.main([report["model_path"], str(mnist_samples[0])])
     assert code == 6
     assert "lce_benchmark_model" in capsys.readouterr().err
+
+
+def test_pi_runner_refuses_a_bare_model_whose_embedded_digest_does_not_match(
+        capsys, tmp_path, mnist_samples):
+    """A bnnkit model copied without its conversion.json still checks itself on the Pi."""
+    from converters import convert_keras_model
+    from converters.flatbuffer import read_flatbuffer
+    from bnnkit.models import build_model
+
+    data = bytearray(convert_keras_model(build_model("lenet", "bnn", width=0.25),
+                                         target="litert"))
+    good = tmp_path / "good.tflite"
+    good.write_bytes(bytes(data))
+    assert run_litert.main([str(good), str(mnist_samples[0])]) == 0
+    capsys.readouterr()
+    start, length = max(read_flatbuffer(bytes(data)).buffer_spans, key=lambda span: span[1])
+    data[start + length // 2] ^= 0x10  # one bit of the largest weight buffer
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(bytes(data))
+    assert run_litert.main([str(bad), str(mnist_samples[0])]) == 5
+    assert "does not match the digest bnnkit embedded" in capsys.readouterr().err

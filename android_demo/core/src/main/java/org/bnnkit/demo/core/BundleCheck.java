@@ -37,11 +37,13 @@ public final class BundleCheck {
     }
 
     /**
-     * Throws a {@link BundleException} when the model, its metadata and labels disagree, or
-     * when the model needs ops the flavor's runtime does not have.
+     * Throws a {@link BundleException} when the model does not match the digest bnnkit embedded
+     * in it ({@link ModelDigest}), when the model, its metadata and labels disagree, or when the
+     * model needs ops the flavor's runtime does not have.
      */
     public static void check(Metadata metadata, TfliteModelInfo model, List<String> labels, Flavor flavor)
             throws BundleException {
+        ModelDigest.verify(model);
         List<String> lce = model.lceOps();
         List<String> unknown = model.unknownCustomOps();
         if (!unknown.isEmpty()) {

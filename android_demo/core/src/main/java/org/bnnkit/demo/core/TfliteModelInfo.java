@@ -3,14 +3,18 @@ package org.bnnkit.demo.core;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What the app needs to know about a {@code .tflite} file before creating an interpreter:
- * its operator codes (builtin and custom op names) and the shape and type of the first
- * subgraph's input and output tensors. Read from the flatbuffer structure (TFLite schema
- * {@code Model -> operator_codes / subgraphs -> tensors}), with every offset bounds-checked,
- * so a corrupt or truncated file gives a {@link BundleException}, never a crash.
+ * its operator codes (builtin and custom op names), the shape and type of the first
+ * subgraph's input and output tensors, where each buffer's bytes are and the model's
+ * {@code metadata} entries (for {@link ModelDigest}). Read from the flatbuffer structure
+ * (TFLite schema {@code Model -> operator_codes / subgraphs -> tensors / buffers / metadata}),
+ * with every offset bounds-checked, so a corrupt or truncated file gives a
+ * {@link BundleException}, never a crash.
  */
 public final class TfliteModelInfo {
     /** BuiltinOperator.CUSTOM in the TFLite schema. */
@@ -33,8 +37,12 @@ public final class TfliteModelInfo {
     public final String outputType;
     public final int numInputs;
     public final int numOutputs;
+    /** The metadata table: entry name to the index of the buffer holding its value. */
+    public final Map<String, Integer> metadata;
 
     private final byte[] b;
+    /** Start and length of each buffer's bytes in the file ({0, 0} for an empty buffer). */
+    private final int[][] bufferSpans;
 
     private TfliteModelInfo(byte[] bytes) throws BundleException {
         b = bytes;
@@ -83,6 +91,83 @@ public final class TfliteModelInfo {
         inputType = type(in);
         outputShape = intVector(field(out, 0));
         outputType = type(out);
+        bufferSpans = readBufferSpans(field(model, 4));
+        metadata = Collections.unmodifiableMap(readMetadata(field(model, 6)));
+    }
+
+    private int[][] readBufferSpans(int fieldPos) {
+        if (fieldPos == 0) {
+            return new int[0][];
+        }
+        int vec = indirect(fieldPos);
+        int n = vectorLength(vec);
+        int[][] spans = new int[n][];
+        for (int i = 0; i < n; i++) {
+            int buffer = indirect(vec + 4 + 4 * i);
+            long offset = field(buffer, 1) == 0 ? 0 : i64(field(buffer, 1));
+            if (offset > 1) { // bytes stored after the flatbuffer (models > 2 GB)
+                long size = field(buffer, 2) == 0 ? 0 : i64(field(buffer, 2));
+                check((int) Math.min(offset, Integer.MAX_VALUE), (int) Math.min(size, Integer.MAX_VALUE));
+                spans[i] = new int[] {(int) offset, (int) size};
+            } else if (field(buffer, 0) != 0) {
+                int data = indirect(field(buffer, 0));
+                int length = i32(data);
+                spans[i] = new int[] {check(data + 4, length), length};
+            } else {
+                spans[i] = new int[] {0, 0};
+            }
+        }
+        return spans;
+    }
+
+    private Map<String, Integer> readMetadata(int fieldPos) throws BundleException {
+        Map<String, Integer> entries = new LinkedHashMap<>();
+        if (fieldPos == 0) {
+            return entries;
+        }
+        int vec = indirect(fieldPos);
+        int n = vectorLength(vec);
+        for (int i = 0; i < n; i++) {
+            int entry = indirect(vec + 4 + 4 * i);
+            String name = field(entry, 0) == 0 ? "" : string(indirect(field(entry, 0)));
+            long buffer = field(entry, 1) == 0 ? 0 : i32(field(entry, 1)) & 0xffffffffL;
+            if (buffer >= bufferSpans.length) {
+                throw new BundleException("the model's metadata entry '" + name + "' refers to buffer "
+                        + buffer + " of " + bufferSpans.length);
+            }
+            if (!entries.containsKey(name)) {
+                entries.put(name, (int) buffer);
+            }
+        }
+        return entries;
+    }
+
+    /** The number of buffers in the model. */
+    public int bufferCount() {
+        return bufferSpans.length;
+    }
+
+    /** The bytes of buffer {@code index}. */
+    public byte[] bufferData(int index) {
+        int[] span = bufferSpans[index];
+        byte[] out = new byte[span[1]];
+        System.arraycopy(b, span[0], out, 0, span[1]);
+        return out;
+    }
+
+    /** Whether the file's bytes contain {@code text} (ASCII) anywhere. */
+    boolean containsAscii(String text) {
+        byte[] needle = text.getBytes(StandardCharsets.US_ASCII);
+        outer:
+        for (int i = 0; i + needle.length <= b.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (b[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     /** Reads a .tflite file's bytes. */
@@ -150,6 +235,11 @@ public final class TfliteModelInfo {
     private int i32(int pos) {
         check(pos, 4);
         return (b[pos] & 0xff) | (b[pos + 1] & 0xff) << 8 | (b[pos + 2] & 0xff) << 16 | (b[pos + 3] << 24);
+    }
+
+    private long i64(int pos) {
+        check(pos, 8);
+        return (i32(pos) & 0xffffffffL) | ((long) i32(pos + 4) << 32);
     }
 
     /** Follows the uoffset stored at pos. */
