@@ -208,8 +208,6 @@ def _prepare_run_dir(
                 f"{run_dir} already holds a run; pass --resume to continue it, --overwrite to "
                 "replace it, or choose another --name"
             )
-        import shutil
-
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(config_path, asdict(config))

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 
+from bnnkit.shapes import pair
 from converters.macs import iter_layers, layer_macs
 
 
@@ -71,10 +72,6 @@ def sbd_speedup(patch: int, filters: int, components: int | None = None) -> floa
     return 2.0 * patch * filters / (k * (patch + filters) + k)
 
 
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-
-
 def layer_table(model) -> list[dict]:
     """One row per conv/dense layer: shape, MACs, precision, and each paper's prediction.
 
@@ -89,7 +86,7 @@ def layer_table(model) -> list[dict]:
         if isinstance(layer, tf.keras.layers.DepthwiseConv2D):
             continue
         if isinstance(layer, tf.keras.layers.Conv2D):
-            kh, kw = _pair(layer.kernel_size)
+            kh, kw = pair(layer.kernel_size)
             c = int(layer.input.shape[-1])
             out = layer.output.shape
             positions = int(out[1]) * int(out[2])
@@ -115,7 +112,7 @@ def layer_table(model) -> list[dict]:
                 "kind": kind,
                 "input_shape": [int(d) for d in layer.input.shape[1:]],
                 "padding": getattr(layer, "padding", "valid"),
-                "strides": list(_pair(getattr(layer, "strides", 1))),
+                "strides": list(pair(getattr(layer, "strides", 1))),
                 "c": c,
                 "kernel": [kh, kw],
                 "n_w": n_w,

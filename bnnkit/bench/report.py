@@ -26,7 +26,6 @@ from bnnkit.bench.machine import machine_info
 from bnnkit.serialization import atomic_write_json
 
 DEFAULT_DATASETS = ("mnist", "fashion_mnist")
-REPORT_METHODS = ("float", "bnn", "bwn", "xnor", "horq", "bireal", "bwnh", "sbd")
 
 
 def target_for(method) -> str:
@@ -232,13 +231,13 @@ def run_report(
     import bnnkit  # noqa: F401
     from bnnkit.data import load_dataset
     from bnnkit.errors import UnsupportedModelError
-    from bnnkit.methods import available_methods
+    from bnnkit.methods import REGISTRY, available_methods
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     runs_dir = Path(runs_dir) if runs_dir else out_dir / "runs"
     known = available_methods()
-    methods = list(methods) if methods else [m for m in REPORT_METHODS if m in known]
+    methods = list(methods) if methods else list(REGISTRY)  # every method, registry order
     unknown = [m for m in methods if m not in known]
     if unknown:
         raise UnsupportedModelError(

@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
+from bnnkit.cli.names import RegistryNames, add_listed_argument
+from bnnkit.data import DATASETS
 from bnnkit.errors import InvalidInputError
 
-# Listed here for --help only; tests/bnnkit/cli/test_cli_train.py checks they match the registries.
-METHOD_NAMES = ("float", "bnn", "bwn", "xnor", "horq", "bireal", "bwnh", "sbd")
-ARCHITECTURE_NAMES = ("lenet", "vgg_small", "alexnet", "resnet18", "bireal18", "bireal34")
+__all__ = [
+    "ARCHITECTURE_NAMES",
+    "METHOD_NAMES",
+    "STRATEGY_NAMES",
+    "add_data_arguments",
+    "parse_options",
+    "register",
+    "run",
+]
 
 
-def parse_options(pairs: list[str]) -> dict:
+def _methods() -> Iterable[str]:
+    from bnnkit.methods import REGISTRY
+
+    return REGISTRY
+
+
+def _architectures() -> Iterable[str]:
+    from bnnkit.models import ARCHITECTURES
+
+    return ARCHITECTURES
+
+
+def _strategies() -> Iterable[str]:
+    from bnnkit.training import STRATEGIES
+
+    return STRATEGIES
+
+
+# From the registries, loaded when help is printed or a value is checked (they import TF).
+METHOD_NAMES = RegistryNames(_methods)
+ARCHITECTURE_NAMES = RegistryNames(_architectures)
+STRATEGY_NAMES = RegistryNames(_strategies)
+
+
+def parse_options(pairs: list[str] | None) -> dict:
     """``["order=2", "k_map=false"]`` -> ``{"order": 2, "k_map": False}`` (JSON values)."""
     options = {}
     for pair in pairs or []:
@@ -26,24 +60,24 @@ def parse_options(pairs: list[str]) -> dict:
     return options
 
 
-def add_data_arguments(parser) -> None:
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset",
         default="mnist",
-        help="mnist, fashion_mnist, cifar10 or folder:PATH (default: mnist)",
+        help=f"one of: {', '.join(DATASETS)} (default: mnist)",
     )
     parser.add_argument("--data-dir", help="look for dataset files here first")
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train", help="train a binary (or float) network", description=__doc__
     )
-    # Names are checked when the run starts (bnnkit.methods.get_method / build_model), so
-    # that `bnnkit --help` and the other subcommands do not have to import TensorFlow.
-    parser.add_argument("--method", default="bnn", help=f"one of: {', '.join(METHOD_NAMES)}")
-    parser.add_argument(
-        "--arch", default="lenet", help=f"one of: {', '.join(ARCHITECTURE_NAMES)} (default: lenet)"
+    # Method and architecture names are checked when the run starts (get_method /
+    # build_model), whose errors list the registered names.
+    add_listed_argument(parser, "--method", METHOD_NAMES, default="bnn", help=" (default: bnn)")
+    add_listed_argument(
+        parser, "--arch", ARCHITECTURE_NAMES, default="lenet", help=" (default: lenet)"
     )
     add_data_arguments(parser)
     parser.add_argument("--epochs", type=int, help="default: the method's recipe budget")
@@ -67,14 +101,15 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--strategy",
         default="default",
-        choices=["default", "mirrored", "multiworker"],
-        help="tf.distribute strategy (multiworker reads $TF_CONFIG)",
+        choices=STRATEGY_NAMES,
+        metavar="STRATEGY",  # a metavar keeps argparse from listing the choices while building
+        help="tf.distribute strategy, one of: %(choices)s (multiworker reads $TF_CONFIG)",
     )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from bnnkit.training import TrainConfig, train
 
     config = TrainConfig(

@@ -122,6 +122,3 @@ def get_method(name: str | Method, **options) -> Method:
             f"unknown method {name!r}; choose one of: {', '.join(sorted(REGISTRY))}"
         )
     return REGISTRY[name](**options)
-
-
-BlockFn = Callable[..., object]

@@ -34,10 +34,7 @@ import tensorflow as tf
 
 from bnnkit.methods.base import Method, Stage, register_method
 from bnnkit.quantizers.bireal import BiRealApproxSign, BiRealWeightQuantizer
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(int(i) for i in v)
+from bnnkit.shapes import pair
 
 
 @register_method
@@ -92,11 +89,11 @@ class BiReal(Method):
     @staticmethod
     def shortcut(x, block_output, kernel_size, *, strides=1, padding="same", pool=False, name):
         """Identity, or avg-pool -> real 1x1 conv -> BN when the block changes the shape."""
-        s = _pair(strides)
-        downsampled = pool or s != (1, 1) or (padding == "valid" and _pair(kernel_size) != (1, 1))
-        if padding == "valid" and _pair(kernel_size) != (1, 1):
+        s = pair(strides)
+        downsampled = pool or s != (1, 1) or (padding == "valid" and pair(kernel_size) != (1, 1))
+        if padding == "valid" and pair(kernel_size) != (1, 1):
             x = tf.keras.layers.AveragePooling2D(
-                _pair(kernel_size), strides=s, padding="valid", name=f"{name}_shortcut_pool"
+                pair(kernel_size), strides=s, padding="valid", name=f"{name}_shortcut_pool"
             )(x)
         elif s != (1, 1):
             x = tf.keras.layers.AveragePooling2D(

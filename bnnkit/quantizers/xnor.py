@@ -38,6 +38,7 @@ import larq as lq
 import tensorflow as tf
 
 from bnnkit.quantizers._base import BaseQuantizer, clipped_ste_sign
+from bnnkit.shapes import pair
 
 
 def quantize_k(x: tf.Tensor, bits: int, clip_value: float | None = 1.0) -> tf.Tensor:
@@ -102,22 +103,16 @@ def xnor_k_map(
     dilation, padding; "same" pads \(A\) with zeros). Returns shape ``[N, H', W', 1]``,
     which broadcasts over the conv's output channels.
     """
-    kh, kw = _pair(kernel_size)
+    kh, kw = pair(kernel_size)
     a = tf.reduce_mean(tf.abs(inputs), axis=-1, keepdims=True)
     box = tf.fill([kh, kw, 1, 1], tf.constant(1.0 / (kh * kw), dtype=inputs.dtype))
     return tf.nn.conv2d(
         a,
         box,
-        strides=[1, *_pair(strides), 1],
+        strides=[1, *pair(strides), 1],
         padding=padding.upper(),
-        dilations=[1, *_pair(dilation_rate), 1],
+        dilations=[1, *pair(dilation_rate), 1],
     )
-
-
-def _pair(v):
-    if isinstance(v, int):
-        return (v, v)
-    return tuple(int(i) for i in v)
 
 
 @lq.utils.register_alias("xnor_sign")

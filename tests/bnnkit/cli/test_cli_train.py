@@ -79,13 +79,24 @@ def test_bad_method_option_is_one_line(tmp_path, mnist_dir):
     assert_one_line_error(result, 6, "has no option(s)")
 
 
-def test_help_lists_exactly_the_registered_methods_and_architectures():
-    from bnnkit.cli.train import ARCHITECTURE_NAMES, METHOD_NAMES
+def test_help_lists_exactly_the_registered_methods_and_architectures(capsys):
+    import re
+
+    from bnnkit.cli.main import build_parser
     from bnnkit.methods import available_methods
     from bnnkit.models import ARCHITECTURES
+    from bnnkit.training import STRATEGIES
 
-    assert sorted(METHOD_NAMES) == available_methods()
-    assert sorted(ARCHITECTURE_NAMES) == sorted(ARCHITECTURES)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+
+    def listed(option):
+        return re.search(rf"{option} [A-Z]+ .*?one of: (.*?) \(", text).group(1).split(", ")
+
+    assert sorted(listed("--method")) == available_methods()
+    assert sorted(listed("--arch")) == sorted(ARCHITECTURES)
+    assert listed("--strategy") == list(STRATEGIES)
 
 
 def test_unknown_method_is_one_line(tmp_path):
