@@ -1,6 +1,6 @@
 """Validate a ``.tflite`` before any interpreter touches it.
 
-TFLite interpreters trust their input. Measured on this machine: of 40 bit-flipped copies of
+TFLite interpreters trust their input. Measured on an x86 host: of 40 bit-flipped copies of
 a small LCE model, the LCE interpreter segfaulted on 16, ran 6 silently with wrong weights and
 raised on 18. So every runner in :mod:`converters.runtime` opens a model only through
 :func:`guard_model`, which applies four checks in order:

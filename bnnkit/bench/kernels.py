@@ -332,7 +332,7 @@ def amdahl(layers: dict, latency: dict) -> dict:
 
 
 def goal(layers: dict, amdahl_result: dict) -> dict:
-    """Issue goal: Bi-Real-18 >= 3x float ResNet-18 (XNNPACK, 1 thread) with the binary
+    """The goal: Bi-Real-18 >= 3x float ResNet-18 (XNNPACK, 1 thread) with the binary
     convolutions at >= 25% of the measured roofline (MAC-weighted over the layers)."""
     best = layers["isas"][-1] if layers.get("isas") else "lce_portable"
     rows = layers["layers"]

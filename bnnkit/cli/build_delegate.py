@@ -1,7 +1,7 @@
 """``bnnkit build-delegate``: compile the LCE-kernel delegate for stock TFLite runtimes.
 
     bnnkit build-delegate                                  # this machine, into the user cache
-    bnnkit build-delegate --sources ../shared/third_party  # from a local copy of the sources
+    bnnkit build-delegate --sources DIR                    # from a local copy of the sources
     bnnkit build-delegate --arch aarch64 -o libbnnkit_lce_delegate.so   # cross-build for a Pi
 
 Without ``-o`` the native build goes where ``--runtime litert-lce`` looks for it

@@ -1,7 +1,7 @@
 """Datasets as ``tf.data`` pipelines: MNIST, Fashion-MNIST, CIFAR-10 and image folders.
 
     from bnnkit.data import load_dataset
-    mnist = load_dataset("mnist", data_dir="../shared/datasets")
+    mnist = load_dataset("mnist", data_dir="data/")
     train = mnist.pipeline("train", batch_size=128, shuffle_seed=0)
 
 See :func:`load_dataset` for where the files are searched.
