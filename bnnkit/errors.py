@@ -6,6 +6,19 @@ the class's ``exit_code``; Python callers can catch :class:`BnnkitError` or a su
 
 from __future__ import annotations
 
+__all__ = [
+    "BnnkitError",
+    "BuildRequirementMissingError",
+    "DatasetNotFoundError",
+    "EnvironmentMisconfiguredError",
+    "InvalidDatasetError",
+    "InvalidInputError",
+    "InvalidModelFileError",
+    "NativeBuildError",
+    "OutputExistsError",
+    "UnsupportedModelError",
+]
+
 
 class BnnkitError(Exception):
     """Base class of every error bnnkit raises on purpose."""

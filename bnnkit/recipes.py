@@ -16,6 +16,9 @@ on ImageNet for many more epochs than a 5-epoch MNIST budget allows).
 
 from __future__ import annotations
 
+__all__ = ["DEFAULT_RECIPE", "RECIPES", "recipe_for"]
+
+
 DEFAULT_RECIPE = {"optimizer": "adam", "learning_rate": 1e-2, "schedule": "cosine", "epochs": 5}
 
 RECIPES = {

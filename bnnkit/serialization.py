@@ -28,6 +28,20 @@ from typing import Any
 
 from bnnkit.errors import InvalidInputError, InvalidModelFileError
 
+__all__ = [
+    "CUSTOM_OBJECTS_HINT",
+    "KNOWN_OBJECT_PACKAGES",
+    "MODEL_FILENAME",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "custom_objects",
+    "import_object_modules",
+    "load_model",
+    "save_model",
+]
+
+
 MODEL_FILENAME = "model.keras"
 # Packages whose custom objects are known without being named, when they are installed.
 KNOWN_OBJECT_PACKAGES = ("larq_zoo",)

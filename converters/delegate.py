@@ -45,6 +45,25 @@ from pathlib import Path, PurePosixPath
 
 from bnnkit.errors import BuildRequirementMissingError, InvalidInputError, NativeBuildError
 
+__all__ = [
+    "ARCHES",
+    "COMPILERS",
+    "COMPILER_PACKAGES",
+    "DELEGATE_FILE",
+    "GITHUB",
+    "PINNED_SOURCES",
+    "PinnedSource",
+    "build_delegate",
+    "cache_dir",
+    "check_sources",
+    "default_delegate_path",
+    "download_sources",
+    "find_delegate",
+    "native_sources_dir",
+    "resolve_sources",
+]
+
+
 DELEGATE_FILE = "libbnnkit_lce_delegate.so"
 ARCHES = ("native", "aarch64")
 COMPILERS = {"native": "g++", "aarch64": "aarch64-linux-gnu-g++"}

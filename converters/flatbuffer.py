@@ -25,6 +25,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import tflite
 
+__all__ = [
+    "BUILTIN_NAMES",
+    "FILE_IDENTIFIER",
+    "LCE_CUSTOM_OPS",
+    "SCHEMA_VERSION",
+    "TENSOR_TYPE_ITEMSIZE",
+    "TENSOR_TYPE_NAMES",
+    "FlatbufferError",
+    "FlatbufferInfo",
+    "OperatorInfo",
+    "TensorInfo",
+    "op_histogram",
+    "operator_name",
+    "read_flatbuffer",
+]
+
+
 FILE_IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
 

@@ -49,6 +49,23 @@ from converters.flatbuffer import (
     read_flatbuffer,
 )
 
+__all__ = [
+    "DIGEST_FORMAT",
+    "DIGEST_NAME",
+    "TRIAL_TIMEOUT_SECONDS",
+    "check_embedded_digest",
+    "check_structure",
+    "content_digest",
+    "digest_record",
+    "embedded_digest",
+    "guard_model",
+    "recorded_sha256",
+    "sha256_bytes",
+    "sha256_file",
+    "trial_run",
+]
+
+
 #: Name of bnnkit's entry in a model's ``metadata`` table; its buffer holds a JSON record.
 DIGEST_NAME = "bnnkit_digest"
 DIGEST_FORMAT = 1

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+__all__ = ["LayerMacs", "is_linear_layer", "iter_layers", "layer_bits", "layer_macs", "model_macs"]
+
 
 @dataclass
 class LayerMacs:

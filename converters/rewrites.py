@@ -37,6 +37,15 @@ import numpy as np
 
 from converters.macs import is_linear_layer, iter_layers, layer_bits
 
+__all__ = [
+    "BITPACK_WIDTH",
+    "MAX_FUSED_KERNEL_WEIGHTS",
+    "check_fast_path",
+    "rewrite_model",
+    "split_large_binary_convs",
+]
+
+
 BITPACK_WIDTH = 32
 MAX_FUSED_KERNEL_WEIGHTS = 1 << 24  # below the largest size measured to fuse (18.9M)
 

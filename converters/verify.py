@@ -18,6 +18,8 @@ import numpy as np
 from bnnkit.errors import InvalidInputError
 from converters.runtime import Runner, open_runner
 
+__all__ = ["compare_keras_tflite", "evaluate_tflite"]
+
 
 def _runner(model_or_runner, **options) -> Runner:
     if isinstance(model_or_runner, Runner):

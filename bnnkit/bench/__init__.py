@@ -15,3 +15,5 @@ Modules:
 * :mod:`bnnkit.bench.imagenet`: ImageNet-scale build-and-convert figures (no training).
 * :mod:`bnnkit.bench.papers`: published numbers with their citations.
 """
+
+__all__: list[str] = []

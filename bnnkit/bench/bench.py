@@ -30,6 +30,15 @@ from bnnkit.bench.latency import Config, measure_latency, summarize
 from bnnkit.bench.machine import machine_info
 from bnnkit.bench.worker import run_worker
 
+__all__ = [
+    "DEFAULT_LCE_METHODS",
+    "LCE_KERNEL_VARIANTS",
+    "bench_markdown",
+    "run_bench",
+    "training_throughput",
+]
+
+
 LCE_KERNEL_VARIANTS = {
     "default": {},
     "indirect_bgemm": {"use_indirect_bgemm": True},

@@ -28,6 +28,27 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = [
+    "COPIES",
+    "DEMO_MODEL",
+    "DOC",
+    "FLIPS",
+    "LIMIT",
+    "OUTCOMES",
+    "REPO_ROOT",
+    "RESULT",
+    "TABLE_END",
+    "TABLE_START",
+    "classify",
+    "doc_table",
+    "evaluate_copies",
+    "flip_bits",
+    "markdown",
+    "measure",
+    "write",
+]
+
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_MODEL = (
     REPO_ROOT / "android_demo" / "app" / "src" / "main" / "assets" / "bundle" / "model.tflite"

@@ -10,6 +10,9 @@ import json
 import time
 from pathlib import Path
 
+__all__ = ["MODEL_FILE", "RESULT_FILE", "convert", "load_summary", "report_field"]
+
+
 MODEL_FILE = "model.tflite"
 RESULT_FILE = "bench_conversion.json"
 

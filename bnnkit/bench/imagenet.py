@@ -20,6 +20,9 @@ from pathlib import Path
 from bnnkit.bench.machine import machine_info
 from bnnkit.bench.worker import run_worker
 
+__all__ = ["MODELS", "main", "run_imagenet"]
+
+
 MODELS = [  # (arch, method, target, published comparable)
     ("alexnet", "xnor", "lce", "xnor-alexnet"),
     ("alexnet", "bwn", "litert", "xnor-alexnet"),

@@ -47,6 +47,29 @@ from bnnkit.bench.machine import machine_info
 from bnnkit.bench.worker import run_worker
 from bnnkit.errors import BuildRequirementMissingError, NativeBuildError
 
+__all__ = [
+    "BINARY_MODELS",
+    "LCE_INTERPRETER_OPTIONS",
+    "LCE_PORTABLE_OPTIONS",
+    "MODELS",
+    "amdahl",
+    "binary_conv_layers",
+    "build_kernel_check",
+    "convert_models",
+    "cpu_flags",
+    "delegate_kernel_choice",
+    "goal",
+    "kernel_check",
+    "kernel_section",
+    "kernels_markdown",
+    "lce_latency_config",
+    "machine_load",
+    "measure_layers",
+    "model_configs",
+    "run_kernel_bench",
+]
+
+
 # Delegate options that turn bnnkit's x86 kernels off: LCE's own kernels everywhere.
 LCE_PORTABLE_OPTIONS = {"LceBconv2d": "indirect_bgemm", "LceQuantize": "lce"}
 LCE_INTERPRETER_OPTIONS = {"use_indirect_bgemm": True, "use_xnnpack": True}

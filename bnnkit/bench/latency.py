@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["Config", "measure_latency", "summarize"]
+
 
 @dataclass
 class Config:

@@ -43,6 +43,17 @@ import math
 from bnnkit.shapes import pair
 from converters.macs import iter_layers, layer_macs
 
+__all__ = [
+    "bwn_speedup",
+    "horq_speedup",
+    "layer_table",
+    "mac_summary",
+    "sbd_default_components",
+    "sbd_speedup",
+    "whole_model_prediction",
+    "xnor_speedup",
+]
+
 
 def xnor_speedup(c: int, n_w: int) -> float:
     """XNOR-Net's predicted speed-up of one binary convolution."""

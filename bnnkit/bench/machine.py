@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import platform
 
+__all__ = ["cpu_count", "cpu_model", "host_kind", "machine_info", "machine_label"]
+
 
 def cpu_model() -> str:
     """The CPU model name from /proc/cpuinfo (or ``platform.processor()``)."""

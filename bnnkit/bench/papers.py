@@ -13,6 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "BIREAL_PAPER",
+    "BNN_PAPER",
+    "BWNH_PAPER",
+    "HORQ_PAPER",
+    "LARQ_ZOO",
+    "PUBLISHED",
+    "PUBLISHED_SIZES",
+    "PUBLISHED_SPEEDUPS",
+    "SBD_PAPER",
+    "XNOR_PAPER",
+]
+
+
 XNOR_PAPER = (
     "Rastegari, Ordonez, Redmon, Farhadi. XNOR-Net: ImageNet Classification Using "
     "Binary Convolutional Neural Networks. ECCV 2016, arXiv:1603.05279"

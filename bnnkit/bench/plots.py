@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = ["plot_report"]
+
 
 def plot_report(data: dict, out_dir) -> list[str]:
     import matplotlib

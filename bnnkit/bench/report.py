@@ -25,6 +25,9 @@ from pathlib import Path
 from bnnkit.bench.machine import machine_info
 from bnnkit.serialization import atomic_write_json
 
+__all__ = ["DEFAULT_DATASETS", "run_one", "run_report", "target_for"]
+
+
 DEFAULT_DATASETS = ("mnist", "fashion_mnist")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bnnkit.bench.papers import PUBLISHED, PUBLISHED_SIZES, PUBLISHED_SPEEDUPS
 
+__all__ = ["report_markdown"]
+
 
 def _pct(value):
     return "-" if value is None else f"{100 * value:.2f}"

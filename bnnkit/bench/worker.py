@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+__all__ = ["main", "run_worker"]
+
 
 def _rss_mb() -> float:
     """Peak resident memory of this process so far, MB.

@@ -64,6 +64,17 @@ from bnnkit.binarize.calibration import check_images, kernel_matrix, layer_gram
 from bnnkit.graph import rebuild
 from bnnkit.quantizers import BWNWeightQuantizer
 
+__all__ = [
+    "KERNEL_QUANTIZER",
+    "BinarizedModel",
+    "HashingResult",
+    "binarize_bwnh",
+    "bwn_codes",
+    "bwnh_hash",
+    "inner_product_error",
+]
+
+
 #: The kernel quantizer of BWNH's binary layers: BWN's per-output-channel
 #: mean|W| * sign(W), registered as "bwn_weight" (:mod:`bnnkit.quantizers.bwn`).
 KERNEL_QUANTIZER = "bwn_weight"

@@ -30,6 +30,16 @@ import numpy as np
 
 from bnnkit.errors import InvalidInputError, UnsupportedModelError
 
+__all__ = [
+    "LayerGram",
+    "calibration_images",
+    "check_images",
+    "kernel_matrix",
+    "layer_gram",
+    "layer_inputs",
+    "supported_layer",
+]
+
 
 def calibration_images(dataset, count: int = 1024, *, seed: int = 0) -> np.ndarray:
     """``count`` training images of ``dataset`` (a :class:`bnnkit.data.Dataset`), normalized.

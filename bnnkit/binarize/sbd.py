@@ -67,6 +67,8 @@ from bnnkit.errors import InvalidInputError
 from bnnkit.graph import rebuild
 from bnnkit.layers import ChannelScale
 
+__all__ = ["DecompositionResult", "binarize_sbd", "components_for_budget", "sbd_decompose"]
+
 
 @dataclass
 class DecompositionResult:

@@ -1,1 +1,3 @@
 """The ``bnnkit`` command line: one module per subcommand, each thin."""
+
+__all__: list[str] = []

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 
+__all__ = ["register", "run"]
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(

@@ -18,6 +18,9 @@ import bnnkit
 from bnnkit.cli.quiet import native_stderr_silenced
 from bnnkit.errors import BnnkitError
 
+__all__ = ["COMMANDS", "build_parser", "main", "run_parsed"]
+
+
 # Subcommand modules, in the order ``bnnkit --help`` lists them.
 COMMANDS = [
     "train",

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+__all__ = ["DEFAULT_MEAN", "DEFAULT_STD", "Dataset"]
+
+
 # Every bnnkit model sees x = (pixel / 255 - mean) / std, i.e. [-1, 1] with these values.
 # The same numbers go into a deployment bundle's metadata.json.
 DEFAULT_MEAN = 0.5

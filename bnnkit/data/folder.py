@@ -20,6 +20,9 @@ from PIL import Image, UnidentifiedImageError
 from bnnkit.data.dataset import Dataset
 from bnnkit.errors import DatasetNotFoundError, InvalidDatasetError
 
+__all__ = ["IMAGE_SUFFIXES", "IMBALANCE_WARNING_RATIO", "load_image_folder"]
+
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 IMBALANCE_WARNING_RATIO = 5.0
 

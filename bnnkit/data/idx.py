@@ -15,6 +15,9 @@ import numpy as np
 
 from bnnkit.errors import InvalidDatasetError
 
+__all__ = ["read_idx", "write_idx"]
+
+
 _UBYTE = 0x08
 
 

@@ -24,6 +24,17 @@ from bnnkit.data.idx import read_idx
 from bnnkit.data.safe_pickle import read_pickle_safely
 from bnnkit.errors import DatasetNotFoundError, InvalidDatasetError
 
+__all__ = [
+    "BUNDLED_SUBSET",
+    "CIFAR10_CLASSES",
+    "DATASETS",
+    "FASHION_CLASSES",
+    "KERAS_CACHE",
+    "load_bundled_mnist_subset",
+    "load_dataset",
+]
+
+
 KERAS_CACHE = Path("~/.keras/datasets").expanduser()
 BUNDLED_SUBSET = Path(__file__).with_name("mnist_subset")
 

@@ -17,6 +17,9 @@ import numpy as np
 
 from bnnkit.errors import InvalidDatasetError
 
+__all__ = ["read_pickle_safely"]
+
+
 _ARRAY_RECONSTRUCTORS = {"_reconstruct", "_frombuffer"}
 _ALLOWED_GLOBALS = {
     "numpy.core.multiarray._reconstruct",

@@ -21,6 +21,8 @@ from bnnkit.layers.xnor import _bias_and_activation, _conv_without_bias_and_acti
 from bnnkit.quantizers.bwn import BWNWeightQuantizer
 from bnnkit.quantizers.horq import _check_order, horq_terms
 
+__all__ = ["HorqConv2D"]
+
 
 @lq.utils.register_keras_custom_object
 class HorqConv2D(lq.layers.QuantConv2D):

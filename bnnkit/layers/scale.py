@@ -16,6 +16,8 @@ from __future__ import annotations
 import larq as lq
 import tensorflow as tf
 
+__all__ = ["ChannelScale"]
+
 
 @lq.utils.register_keras_custom_object
 class ChannelScale(tf.keras.layers.Layer):

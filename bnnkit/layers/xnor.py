@@ -17,6 +17,8 @@ import tensorflow as tf
 from bnnkit.quantizers.bwn import BWNWeightQuantizer
 from bnnkit.quantizers.xnor import XnorInputQuantizer, binarize_gradient, xnor_k_map
 
+__all__ = ["XnorConv2D"]
+
 
 def _conv_without_bias_and_activation(layer, parent, inputs):
     """Run ``parent.call`` (Larq's quantize -> pad -> conv) with bias/activation off."""

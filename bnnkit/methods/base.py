@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+__all__ = ["REGISTRY", "Method", "Stage", "get_method", "register_method"]
+
+
 REGISTRY: dict[str, type[Method]] = {}
 
 

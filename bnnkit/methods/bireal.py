@@ -36,6 +36,8 @@ from bnnkit.methods.base import Method, Stage, register_method
 from bnnkit.quantizers.bireal import BiRealApproxSign, BiRealWeightQuantizer
 from bnnkit.shapes import pair
 
+__all__ = ["BiReal", "copy_weights_by_name"]
+
 
 @register_method
 class BiReal(Method):

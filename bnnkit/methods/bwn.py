@@ -17,6 +17,8 @@ from bnnkit.methods.base import Method, register_method
 from bnnkit.methods.plain import pool_bn_relu
 from bnnkit.quantizers.bwn import BWNWeightQuantizer
 
+__all__ = ["BWN"]
+
 
 @register_method
 class BWN(Method):

@@ -18,6 +18,8 @@ from __future__ import annotations
 from bnnkit.methods._data_driven import DataDrivenMethod
 from bnnkit.methods.base import register_method
 
+__all__ = ["BWNH"]
+
 
 @register_method
 class BWNH(DataDrivenMethod):

@@ -16,6 +16,8 @@ from bnnkit.layers.horq import HorqConv2D
 from bnnkit.methods.base import Method, register_method
 from bnnkit.quantizers.bwn import BWNWeightQuantizer
 
+__all__ = ["HORQ"]
+
 
 @register_method
 class HORQ(Method):

@@ -18,6 +18,8 @@ import tensorflow as tf
 
 from bnnkit.methods.base import Method, register_method
 
+__all__ = ["FloatBaseline", "PlainBNN", "pool_bn_relu"]
+
 
 def pool_bn_relu(x, *, pool: bool, name: str):
     """The real-valued tail of a block: [max-pool 2] -> BN -> ReLU."""

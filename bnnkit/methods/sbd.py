@@ -17,6 +17,8 @@ from __future__ import annotations
 from bnnkit.methods._data_driven import COMMON_OPTIONS, DataDrivenMethod
 from bnnkit.methods.base import register_method
 
+__all__ = ["SBD"]
+
 
 @register_method
 class SBD(DataDrivenMethod):

@@ -22,6 +22,8 @@ from bnnkit.methods.base import Method, register_method
 from bnnkit.quantizers.bwn import BWNWeightQuantizer
 from bnnkit.quantizers.xnor import XnorInputQuantizer
 
+__all__ = ["XNORNet"]
+
 
 @register_method
 class XNORNet(Method):

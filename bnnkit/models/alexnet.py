@@ -23,6 +23,8 @@ import tensorflow as tf
 from bnnkit.methods import get_method
 from bnnkit.models._common import check_input, classifier, scaled
 
+__all__ = ["alexnet"]
+
 
 def alexnet(
     method="xnor",

@@ -25,6 +25,9 @@ from bnnkit.methods.bireal import BiReal
 from bnnkit.models._common import check_input, classifier, scaled
 from bnnkit.models.resnet import imagenet_stem
 
+__all__ = ["CONVS_PER_STAGE", "bireal18", "bireal34", "birealnet"]
+
+
 CONVS_PER_STAGE = {18: [4, 4, 4, 4], 34: [6, 8, 12, 6]}
 
 

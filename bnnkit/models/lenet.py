@@ -19,6 +19,8 @@ import tensorflow as tf
 
 from bnnkit.methods import get_method
 
+__all__ = ["lenet"]
+
 
 def lenet(
     method="bnn", input_shape=(28, 28, 1), num_classes=10, *, width=1.0, name=None, **method_options

@@ -22,6 +22,8 @@ import tensorflow as tf
 from bnnkit.methods import get_method
 from bnnkit.models._common import check_input, classifier, scaled
 
+__all__ = ["imagenet_stem", "resnet18"]
+
 
 def imagenet_stem(inputs, filters):
     """The real-valued ResNet stem: conv 7x7/2 -> BN -> ReLU -> max-pool 3/2."""

@@ -18,6 +18,8 @@ import tensorflow as tf
 from bnnkit.methods import get_method
 from bnnkit.models._common import check_input, classifier, scaled
 
+__all__ = ["vgg_small"]
+
 
 def vgg_small(
     method="bnn", input_shape=(32, 32, 3), num_classes=10, *, width=1.0, name=None, **method_options

@@ -35,6 +35,9 @@ from __future__ import annotations
 import larq as lq
 import tensorflow as tf
 
+__all__ = ["BiRealApproxSign", "BiRealWeightQuantizer", "approx_sign", "clip_activation"]
+
+
 approx_sign = lq.quantizers.approx_sign
 
 

@@ -37,6 +37,8 @@ import tensorflow as tf
 
 from bnnkit.quantizers._base import BaseQuantizer, channel_mean_abs
 
+__all__ = ["BWNWeightQuantizer", "bwn_weight"]
+
 
 def bwn_weight(w: tf.Tensor, clip_value: float | None = 1.0) -> tf.Tensor:
     r"""\(\tilde W = \alpha \operatorname{sign}(W)\), \(\alpha_c = \operatorname{mean}|W_c|\).

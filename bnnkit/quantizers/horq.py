@@ -51,6 +51,8 @@ import tensorflow as tf
 
 from bnnkit.quantizers._base import BaseQuantizer, clipped_ste_sign
 
+__all__ = ["HorqInputQuantizer", "horq_approximation", "horq_terms"]
+
 
 def horq_terms(x: tf.Tensor, order: int, clip_value: float | None = 1.0):
     r"""Return ``[(beta_1, H_1), ..., (beta_k, H_k)]`` of the order-k residual expansion.

@@ -40,6 +40,8 @@ import tensorflow as tf
 from bnnkit.quantizers._base import BaseQuantizer, clipped_ste_sign
 from bnnkit.shapes import pair
 
+__all__ = ["XnorInputQuantizer", "binarize_gradient", "quantize_k", "xnor_k_map"]
+
 
 def quantize_k(x: tf.Tensor, bits: int, clip_value: float | None = 1.0) -> tf.Tensor:
     r"""XNOR-Net's k-bit quantizer \(Q_k\) (Sec. 4.3), straight-through gradient.
