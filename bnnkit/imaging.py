@@ -48,6 +48,7 @@ import math
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -264,14 +265,14 @@ def pixels_to_input_tensor(pixels: np.ndarray, metadata_input: dict) -> np.ndarr
     return values.astype(np.float32)[None]
 
 
-def softmax(scores) -> np.ndarray:
+def softmax(scores: Any) -> np.ndarray:
     """Numerically stable softmax, in float64: ``exp(s_i - max s) / sum_j exp(s_j - max s)``."""
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     shifted = np.exp(scores - scores.max())
     return shifted / shifted.sum()
 
 
-def top_k(scores, k: int = 3, *, activation: str = "softmax") -> list[tuple[int, float]]:
+def top_k(scores: Any, k: int = 3, *, activation: str = "softmax") -> list[tuple[int, float]]:
     """The ``k`` best ``(class_index, probability)`` pairs of one output vector.
 
     Ranked by decreasing probability, ties by increasing class index. ``activation`` is the

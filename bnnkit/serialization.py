@@ -22,7 +22,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ CUSTOM_OBJECTS_HINT = (
 )
 
 
-def import_object_modules(names) -> dict:
+def import_object_modules(names: Iterable[str]) -> dict:
     """Import the modules ``names`` (dotted names); return the objects they define.
 
     Importing a module registers what it registers with Keras (Larq's
@@ -104,7 +104,7 @@ def _import_known_packages() -> dict:
     return failures
 
 
-def custom_objects(modules=()) -> dict:
+def custom_objects(modules: Iterable[str] = ()) -> dict:
     """Every custom Keras object bnnkit and Larq define, by registered name.
 
     Importing :mod:`bnnkit.quantizers` and :mod:`bnnkit.layers` registers every bnnkit
@@ -151,7 +151,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def save_model(model, path: str | os.PathLike) -> Path:
+def save_model(model: Any, path: str | os.PathLike) -> Path:
     """Save ``model`` atomically in the Keras format (``.keras``) or as a SavedModel (a dir)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,7 +193,9 @@ def _model_file(path: Path) -> Path:
     return path
 
 
-def load_model(path: str | os.PathLike, *, compile: bool = False, custom_object_modules=()):
+def load_model(
+    path: str | os.PathLike, *, compile: bool = False, custom_object_modules: Iterable[str] = ()
+) -> Any:
     """Load a Keras model saved by bnnkit (or plain Larq) in safe mode.
 
     # Arguments

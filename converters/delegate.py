@@ -282,7 +282,11 @@ def _check_tools(arch: str) -> str:
 
 
 def build_delegate(
-    arch: str = "native", sources=None, output=None, *, jobs: int | None = None
+    arch: str = "native",
+    sources: str | os.PathLike | None = None,
+    output: str | os.PathLike | None = None,
+    *,
+    jobs: int | None = None,
 ) -> Path:
     """Compile the delegate with g++ and return the path of the ``.so``.
 

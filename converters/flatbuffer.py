@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import tflite
@@ -177,7 +178,7 @@ def _decode(name) -> str:
     return name.decode("utf-8", errors="replace")
 
 
-def operator_name(code) -> str:
+def operator_name(code: Any) -> str:
     """The name of an ``OperatorCode``: its custom code, or the builtin's enum name."""
     builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
     if builtin == tflite.BuiltinOperator.CUSTOM:

@@ -77,7 +77,7 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path) -> str:
+def sha256_file(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -207,7 +207,7 @@ def check_structure(data: bytes, name: str = "model") -> FlatbufferInfo:
     return info
 
 
-def recorded_sha256(path) -> str | None:
+def recorded_sha256(path: str | os.PathLike) -> str | None:
     """The sha256 recorded for ``path`` by a conversion or bundle written beside it."""
     path = Path(path)
     for sidecar, key in (("conversion.json", "sha256"), ("metadata.json", "model_sha256")):
@@ -232,7 +232,7 @@ def trial_run(
     *,
     runtime: str = "lce",
     timeout: float = TRIAL_TIMEOUT_SECONDS,
-):
+) -> None:
     """Run the model once on a zero input in a child process; raise if that fails.
 
     ``runtime``: ``lce`` (LCE's interpreter) or ``stock`` (ai-edge-litert / tf.lite).
@@ -274,7 +274,12 @@ def trial_run(
     _TRIAL_PASSED.add(digest)
 
 
-def guard_model(model, *, expected_sha256: str | None = None, trial: bool = True):
+def guard_model(
+    model: str | os.PathLike | bytes | bytearray | memoryview,
+    *,
+    expected_sha256: str | None = None,
+    trial: bool = True,
+) -> tuple[bytes, FlatbufferInfo]:
     """Validate a model given as a path or bytes; return ``(data, FlatbufferInfo)``.
 
     # Arguments

@@ -13,7 +13,9 @@ HORQ's order-k layer is k binary convs, so its binary MACs are k times a conv's.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +51,7 @@ def _precision(quantizer) -> int:
         return 32
 
 
-def is_linear_layer(layer) -> bool:
+def is_linear_layer(layer: Any) -> bool:
     import tensorflow as tf
 
     return isinstance(
@@ -64,7 +66,7 @@ def is_linear_layer(layer) -> bool:
     )
 
 
-def layer_bits(layer) -> tuple[int, int, int]:
+def layer_bits(layer: Any) -> tuple[int, int, int]:
     """``(input_bits, kernel_bits, binary_terms)`` of a conv/dense layer."""
     order = getattr(layer, "order", None)
     kernel_bits = _precision(getattr(layer, "kernel_quantizer", None))
@@ -73,7 +75,7 @@ def layer_bits(layer) -> tuple[int, int, int]:
     return _precision(getattr(layer, "input_quantizer", None)), kernel_bits, 1
 
 
-def layer_macs(layer) -> LayerMacs:
+def layer_macs(layer: Any) -> LayerMacs:
     """MACs of one conv/dense layer (its output shape must be known)."""
     import tensorflow as tf
 
@@ -111,7 +113,7 @@ def layer_macs(layer) -> LayerMacs:
     )
 
 
-def iter_layers(model):
+def iter_layers(model: Any) -> Iterator[Any]:
     """All layers, descending into nested models."""
     for layer in model.layers:
         if hasattr(layer, "layers") and layer.layers:
@@ -120,7 +122,7 @@ def iter_layers(model):
             yield layer
 
 
-def model_macs(model) -> dict:
+def model_macs(model: Any) -> dict:
     """``{"layers": [...], "binary_macs", "float_macs", "total_macs", "binary_fraction"}``."""
     layers = [layer_macs(layer) for layer in iter_layers(model) if is_linear_layer(layer)]
     binary = sum(layer.binary_macs for layer in layers)

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -134,7 +135,7 @@ def bare_model_spec(model_path: str | Path, input_shape: Sequence[int]) -> Model
     )
 
 
-def scores_to_top_k(scores, spec: ModelSpec, k: int) -> list[dict]:
+def scores_to_top_k(scores: Any, spec: ModelSpec, k: int) -> list[dict]:
     """Rank one output vector; returns ``[{"index", "label", "probability"}]``, best first.
 
     For a bare model (``spec.activation is None``) the outputs are used as probabilities when

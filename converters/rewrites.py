@@ -32,6 +32,7 @@ per layer in ``log`` (a list of ``{"layer", "rewrite", "detail"}``), which ends 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def _split_parts(layer) -> int:
     return parts
 
 
-def split_large_binary_convs(model, log: list):
+def split_large_binary_convs(model: Any, log: list) -> Any:
     """Split binary convs too large for LCE to fuse (see the module docstring)."""
     import tensorflow as tf
 
@@ -153,7 +154,7 @@ def _dense_as_conv(layer):
     return _dense_as_conv_class().from_config(conv_config)
 
 
-def rewrite_model(model, *, dense_to_conv: bool = True):
+def rewrite_model(model: Any, *, dense_to_conv: bool = True) -> tuple[Any, list, list]:
     """Apply the rewrites; return ``(new_model, log, warnings)``.
 
     The new model computes the same function as ``model`` (checked by the conversion's
@@ -227,7 +228,7 @@ def _needs_rewrite(model, dense_to_conv) -> bool:
     return False
 
 
-def check_fast_path(model, log: list) -> list:
+def check_fast_path(model: Any, log: list) -> list:
     """Check binary layers against LCE's fast-path rules; return the warning messages."""
     messages = []
     for layer in iter_layers(model):

@@ -77,7 +77,7 @@ def _conversion_failed(target, error):
     return UnsupportedModelError(f"the {target} converter could not convert this model: {detail}")
 
 
-def convert_lce(model) -> bytes:
+def convert_lce(model: Any) -> bytes:
     import larq_compute_engine as lce
 
     try:
@@ -87,7 +87,7 @@ def convert_lce(model) -> bytes:
         raise _conversion_failed("lce", error) from error
 
 
-def convert_float(model) -> bytes:
+def convert_float(model: Any) -> bytes:
     """The same model, converted by the stock converter in float32 (size reference)."""
     import tensorflow as tf
 
@@ -98,7 +98,7 @@ def convert_float(model) -> bytes:
         raise _conversion_failed("float (stock)", error) from error
 
 
-def convert_litert(model) -> bytes:
+def convert_litert(model: Any) -> bytes:
     """Stock builtin ops only, weights int8 (dynamic-range quantization)."""
     import tensorflow as tf
 
@@ -199,14 +199,14 @@ def _binary_weight_as_plain_layer(layer):
 
 
 def prepare_int8(
-    model,
-    calibration_x,
+    model: Any,
+    calibration_x: Any,
     *,
-    qat_data=None,
+    qat_data: tuple | None = None,
     qat_epochs: int = 0,
     learning_rate: float = 1e-4,
     batch_size: int = 64,
-):
+) -> tuple[Any, dict]:
     """Return ``(qat_model, info)``: the QAT model the ``int8`` target converts.
 
     # Arguments
@@ -271,7 +271,9 @@ def _range_variables(layer, suffixes):
     return found.get("min"), found.get("max")
 
 
-def calibrate_ranges(qat_model, float_model, x, *, batch_size: int = 64) -> dict:
+def calibrate_ranges(
+    qat_model: Any, float_model: Any, x: np.ndarray, *, batch_size: int = 64
+) -> dict:
     """Set the activation fake-quant ranges of a tfmot QAT model from data, layer by layer.
 
     tfmot learns them as moving averages (decay 0.999) starting from [-6, 6]: a few batches

@@ -11,7 +11,9 @@ agreement measured is that of those options.
 
 from __future__ import annotations
 
+import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -28,9 +30,9 @@ def _runner(model_or_runner, **options) -> Runner:
 
 
 def compare_keras_tflite(
-    keras_model,
-    tflite_model,
-    x,
+    keras_model: Any,
+    tflite_model: str | os.PathLike | bytes | Runner,
+    x: Any,
     *,
     batch_size: int = 256,
     runtime: str = "auto",
@@ -64,7 +66,13 @@ def compare_keras_tflite(
 
 
 def evaluate_tflite(
-    tflite_model, x, y, *, num_threads: int = 1, batch_size: int = 256, runtime: str = "auto"
+    tflite_model: str | os.PathLike | bytes | Runner,
+    x: Any,
+    y: Any,
+    *,
+    num_threads: int = 1,
+    batch_size: int = 256,
+    runtime: str = "auto",
 ) -> dict:
     """Top-1 accuracy of a ``.tflite`` on ``(x, y)`` (x: float32 NHWC, y: int labels).
 

@@ -21,8 +21,10 @@ latency does not depend on the weight values):
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,13 +163,13 @@ def _latency(conversions: dict, layers: list[dict], threads, rounds, invocations
 
 
 def training_throughput(
-    methods,
+    methods: Iterable[str],
     *,
     batch_size: int = 64,
     steps: int = 5,
     rounds: int = 3,
     baseline: str = "bnn",
-    log=print,
+    log: Callable[[str], object] = print,
 ) -> dict:
     """Training images/s of each method's LeNet (``train_on_batch``), interleaved rounds.
 
@@ -275,18 +277,18 @@ def _memory(conversions: dict, nice: int) -> dict:
 
 
 def run_bench(
-    out_dir="results",
+    out_dir: str | os.PathLike = "results",
     *,
-    threads=(1, 2),
+    threads: Sequence[int] = (1, 2),
     rounds: int = 5,
     invocations: int = 20,
-    lce_methods=DEFAULT_LCE_METHODS,
-    throughput_methods=None,
+    lce_methods: Sequence[str] = DEFAULT_LCE_METHODS,
+    throughput_methods: Iterable[str] | None = None,
     throughput_steps: int = 5,
     skip_throughput: bool = False,
     nice: int = 10,
-    work_dir=None,
-    log=print,
+    work_dir: str | os.PathLike | None = None,
+    log: Callable[[str], object] = print,
 ) -> dict:
     """Run every benchmark and write ``bench.json`` and ``bench.md`` into ``out_dir``.
 

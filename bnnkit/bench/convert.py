@@ -7,8 +7,10 @@ TFLite converter without optimization: the float reference run with XNNPACK).
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 __all__ = ["MODEL_FILE", "RESULT_FILE", "convert", "load_summary", "report_field"]
 
@@ -18,12 +20,12 @@ RESULT_FILE = "bench_conversion.json"
 
 
 def convert(
-    model,
-    out_dir,
+    model: Any,
+    out_dir: str | os.PathLike,
     target: str,
     *,
-    calibration_x=None,
-    calibration_y=None,
+    calibration_x: Any = None,
+    calibration_y: Any = None,
     compare_float: bool = True,
 ) -> dict:
     """Write ``out_dir/model.tflite`` and return a summary with the conversion time.
@@ -66,7 +68,7 @@ def convert(
     return summary
 
 
-def load_summary(out_dir) -> dict | None:
+def load_summary(out_dir: str | os.PathLike) -> dict | None:
     """The summary written by :func:`convert` in ``out_dir`` (None when absent)."""
     path = Path(out_dir) / RESULT_FILE
     if path.is_file() and (Path(out_dir) / MODEL_FILE).is_file():
@@ -80,7 +82,7 @@ def _jsonable(value):
     return json.loads(json.dumps(value, default=str))
 
 
-def report_field(summary: dict, *keys, default=None):
+def report_field(summary: dict, *keys: str, default: Any = None) -> Any:
     """``summary["report"][k1][k2]...`` or ``default`` when any level is missing."""
     node = (summary or {}).get("report")
     for key in keys:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bnnkit.bench.machine import machine_info
@@ -34,7 +36,12 @@ MODELS = [  # (arch, method, target, published comparable)
 
 
 def run_imagenet(
-    out="results/imagenet.json", *, nice: int = 15, models=MODELS, work_dir=None, log=print
+    out: str | os.PathLike = "results/imagenet.json",
+    *,
+    nice: int = 15,
+    models: Sequence[tuple] = MODELS,
+    work_dir: str | os.PathLike | None = None,
+    log: Callable[[str], object] = print,
 ) -> dict:
     import bnnkit  # noqa: F401
     from bnnkit.models import ARCHITECTURES
@@ -93,7 +100,7 @@ def run_imagenet(
     return result
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bnnkit.bench.imagenet")
     parser.add_argument("--out", default="results/imagenet.json")
     parser.add_argument("--nice", type=int, default=15)

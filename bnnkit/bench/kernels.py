@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,9 @@ MODELS = {
 BINARY_MODELS = {"bireal18": "resnet18", "xnor_resnet18": "resnet18", "bnn_lenet": "lenet"}
 
 
-def build_kernel_check(sources=None, output="x86_kernel_check") -> Path:
+def build_kernel_check(
+    sources: str | os.PathLike | None = None, output: str | os.PathLike = "x86_kernel_check"
+) -> Path:
     """Build ``x86_kernel_check`` (g++ -O3) from the pinned sources into ``output``.
 
     ``sources``: as for :func:`converters.delegate.build_delegate` (``None``: $BNNKIT_LCE_SOURCES
@@ -118,7 +121,7 @@ def build_kernel_check(sources=None, output="x86_kernel_check") -> Path:
     return output
 
 
-def kernel_check(binary, mode: str, *args: object, timeout: float = 900) -> dict:
+def kernel_check(binary: str | os.PathLike, mode: str, *args: object, timeout: float = 900) -> dict:
     """Run ``x86_kernel_check MODE ARGS...`` and return its JSON (also when a check fails)."""
     done = subprocess.run(
         [str(binary), mode, *map(str, args)], capture_output=True, text=True, timeout=timeout
@@ -132,7 +135,10 @@ def kernel_check(binary, mode: str, *args: object, timeout: float = 900) -> dict
 
 
 def binary_conv_layers(
-    arch: str = "bireal18", method: str = "bireal", input_shape=(224, 224, 3), classes: int = 1000
+    arch: str = "bireal18",
+    method: str = "bireal",
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    classes: int = 1000,
 ) -> list[dict]:
     """The distinct binary convolution shapes of a model, with how often each occurs."""
     import bnnkit  # noqa: F401  (Keras 2)
@@ -168,7 +174,12 @@ def _spec(row: dict) -> str:
 
 
 def measure_layers(
-    binary, layers: list[dict], *, threads: int = 1, rounds: int = 5, min_ms: float = 50.0
+    binary: str | os.PathLike,
+    layers: list[dict],
+    *,
+    threads: int = 1,
+    rounds: int = 5,
+    min_ms: float = 50.0,
 ) -> dict:
     """Per-layer G binary MACs/s and roofline fraction of every kernel (x86_kernel_check)."""
     args = ["--threads", threads, "--rounds", rounds, "--min-ms", min_ms]
@@ -219,7 +230,13 @@ def _convert(name: str, models_dir: Path, nice: int, log) -> dict:
     }
 
 
-def convert_models(models_dir, *, names=tuple(MODELS), nice: int = 10, log=print) -> dict:
+def convert_models(
+    models_dir: str | os.PathLike,
+    *,
+    names: Sequence[str] = tuple(MODELS),
+    nice: int = 10,
+    log: Callable[[str], object] = print,
+) -> dict:
     """Convert (or reuse from ``models_dir``) every model of :data:`MODELS`."""
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -244,7 +261,9 @@ def _binary_variants(delegate) -> list[tuple[str, str, dict]]:
     ]
 
 
-def model_configs(converted: dict, delegate, threads=(1, 2)) -> tuple[list, dict]:
+def model_configs(
+    converted: dict, delegate: str | os.PathLike, threads: Sequence[int] = (1, 2)
+) -> tuple[list, dict]:
     """The latency configurations, and ``{config: the float model's config}`` (same threads)."""
     ok = {k: v["path"] for k, v in converted.items() if "path" in v}
     configs, baseline = [], {}
@@ -274,7 +293,9 @@ def model_configs(converted: dict, delegate, threads=(1, 2)) -> tuple[list, dict
     return configs, baseline
 
 
-def lce_latency_config(name: str, path, threads: int, delegate) -> Config:
+def lce_latency_config(
+    name: str, path: str | os.PathLike, threads: int, delegate: str | os.PathLike
+) -> Config:
     """How to time an ``lce`` model with bnnkit's x86 kernels: ai-edge-litert + the delegate,
     whose kernel choice follows the CPU features it reads at run time (XNNPACK for the float
     ops). For :func:`bnnkit.bench.latency.measure_latency`."""
@@ -294,7 +315,7 @@ def cpu_flags() -> dict:
     return {flag: flag in flags for flag in wanted}
 
 
-def delegate_kernel_choice(delegate, model_path) -> list[str]:
+def delegate_kernel_choice(delegate: str | os.PathLike, model_path: str | os.PathLike) -> list[str]:
     """The delegate's own log of the kernel it picks for each LceBconv2d of a model (run in a
     child process with ``$BNNKIT_X86_KERNELS_LOG``)."""
     code = (
@@ -403,7 +424,9 @@ def _tools(sources, delegate, work: Path, log) -> tuple[Path, Path, Path]:
     return sources, binary, Path(delegate)
 
 
-def kernel_section(binary, *, rounds: int, min_ms: float, log) -> dict:
+def kernel_section(
+    binary: str | os.PathLike, *, rounds: int, min_ms: float, log: Callable[[str], object]
+) -> dict:
     """Features, a short bit-exactness check, the roofline and Bi-Real-18's layers."""
     out = {"features": kernel_check(binary, "features"), "cpuinfo_flags": cpu_flags()}
     log("bit-exactness check and roofline")
@@ -416,17 +439,17 @@ def kernel_section(binary, *, rounds: int, min_ms: float, log) -> dict:
 
 
 def run_kernel_bench(
-    out_dir="results",
+    out_dir: str | os.PathLike = "results",
     *,
-    sources=None,
-    delegate=None,
-    models_dir=None,
-    threads=(1, 2),
+    sources: str | os.PathLike | None = None,
+    delegate: str | os.PathLike | None = None,
+    models_dir: str | os.PathLike | None = None,
+    threads: Sequence[int] = (1, 2),
     rounds: int = 5,
     invocations: int = 20,
     min_ms: float = 50.0,
     nice: int = 10,
-    log=print,
+    log: Callable[[str], object] = print,
 ) -> dict:
     """Run the kernel section and write ``kernels.json`` and ``kernels.md`` into ``out_dir``.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,7 +136,7 @@ def measure_latency(
     invocations: int = 20,
     baseline: dict[str, str] | None = None,
     seed: int = 0,
-    log=None,
+    log: Callable[[str], object] | None = None,
 ) -> dict:
     """Time every config in interleaved rounds.
 

@@ -39,6 +39,7 @@ and the report explains the distance between the two.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from bnnkit.shapes import pair
 from converters.macs import iter_layers, layer_macs
@@ -83,7 +84,7 @@ def sbd_speedup(patch: int, filters: int, components: int | None = None) -> floa
     return 2.0 * patch * filters / (k * (patch + filters) + k)
 
 
-def layer_table(model) -> list[dict]:
+def layer_table(model: Any) -> list[dict]:
     """One row per conv/dense layer: shape, MACs, precision, and each paper's prediction.
 
     ``kind`` is ``binary`` (binary inputs and weights: XNOR/LCE-style), ``binary-weight``

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 __all__ = ["plot_report"]
 
 
-def plot_report(data: dict, out_dir) -> list[str]:
+def plot_report(data: dict, out_dir: str | os.PathLike) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -19,11 +19,18 @@ real inputs (BWN, BWNH, SBD), and the stock float converter for ``float``.
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bnnkit.bench.machine import machine_info
 from bnnkit.serialization import atomic_write_json
+
+if TYPE_CHECKING:
+    from bnnkit.data import Dataset
+    from bnnkit.methods import Method
 
 __all__ = ["DEFAULT_DATASETS", "run_one", "run_report", "target_for"]
 
@@ -31,7 +38,7 @@ __all__ = ["DEFAULT_DATASETS", "run_one", "run_report", "target_for"]
 DEFAULT_DATASETS = ("mnist", "fashion_mnist")
 
 
-def target_for(method) -> str:
+def target_for(method: Method) -> str:
     """The deployment target of a method instance: ``float``, ``lce`` or ``litert``."""
     if method.binary_activations:
         return "lce"
@@ -51,13 +58,13 @@ def run_one(
     method_name: str,
     *,
     runs_dir: Path,
-    epochs,
-    train_limit,
-    test_limit,
-    data_dir,
+    epochs: int | None,
+    train_limit: int | None,
+    test_limit: int | None,
+    data_dir: str | None,
     seed: int,
-    dataset,
-    log=print,
+    dataset: Dataset,
+    log: Callable[[str], object] = print,
 ) -> dict:
     """Train (or resume, or skip), convert and evaluate one method on one dataset."""
 
@@ -207,20 +214,20 @@ def _latencies(results: list[dict], rounds: int, invocations: int, log) -> None:
 
 
 def run_report(
-    out_dir="results",
+    out_dir: str | os.PathLike = "results",
     *,
-    datasets=DEFAULT_DATASETS,
-    methods=None,
-    epochs=None,
-    train_limit=None,
-    test_limit=None,
-    data_dir=None,
-    runs_dir=None,
+    datasets: Sequence[str] = DEFAULT_DATASETS,
+    methods: Sequence[str] | None = None,
+    epochs: int | None = None,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    data_dir: str | None = None,
+    runs_dir: str | os.PathLike | None = None,
     seed: int = 0,
     latency_rounds: int = 5,
     latency_invocations: int = 50,
     plots: bool = True,
-    log=print,
+    log: Callable[[str], object] = print,
 ) -> dict:
     """Train, convert, evaluate and time every method; write the report. Returns its data.
 

@@ -127,7 +127,7 @@ def _infer(args) -> dict:
     }
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bnnkit.bench.worker")
     sub = parser.add_subparsers(dest="job", required=True)
     c = sub.add_parser("convert")

@@ -3,12 +3,13 @@ threads), training throughput, conversion time and peak memory, on this host, in
 
 from __future__ import annotations
 
+import argparse
 import json
 
 __all__ = ["register", "run"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench", help="benchmark targets, kernels and training speed", description=__doc__
     )
@@ -33,7 +34,7 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from bnnkit.bench.bench import DEFAULT_LCE_METHODS, run_bench
 
     result = run_bench(

@@ -12,12 +12,13 @@ download of the pinned commits) and ``delegate/README.md`` for what is built.
 
 from __future__ import annotations
 
+import argparse
 import json
 
 __all__ = ["register", "run"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "build-delegate",
         help="compile the LCE-kernel delegate (g++)",
@@ -44,7 +45,7 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from converters.delegate import build_delegate
 
     path = build_delegate(args.arch, sources=args.sources, output=args.output)

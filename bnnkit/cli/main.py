@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_parsed(args) -> int:
+def run_parsed(args: argparse.Namespace) -> int:
     """Run a parsed subcommand; a :class:`BnnkitError` becomes one line and its exit code.
 
     Native libraries' writes to stderr are dropped while the command runs

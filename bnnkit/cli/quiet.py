@@ -22,6 +22,7 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Iterator
 
 __all__ = ["native_stderr_silenced"]
 
@@ -34,7 +35,7 @@ def _writes_to_descriptor_2(stream) -> bool:
 
 
 @contextlib.contextmanager
-def native_stderr_silenced():
+def native_stderr_silenced() -> Iterator[None]:
     """Within the block, native writes to stderr are dropped; ``sys.stderr`` still works."""
     if os.environ.get("BNNKIT_DEBUG"):
         yield

@@ -3,12 +3,13 @@ budget, convert and evaluate each, and write REPORT.md, plots and report.json. R
 
 from __future__ import annotations
 
+import argparse
 import json
 
 __all__ = ["register", "run"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report",
         help="the reproduction report (trains, converts, evaluates every method)",
@@ -30,7 +31,7 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from bnnkit.bench.report import run_report
 
     data = run_report(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,9 @@ class Dataset:
             self.std,
         )
 
-    def pipeline(self, split: str, batch_size: int = 128, *, shuffle_seed: int | None = None):
+    def pipeline(
+        self, split: str, batch_size: int = 128, *, shuffle_seed: int | None = None
+    ) -> Any:
         """A batched, normalized ``tf.data.Dataset`` of (image, label) for a split."""
         import tensorflow as tf
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pickletools
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -110,7 +110,7 @@ def _pop_to_mark(stack: list) -> list:
     raise InvalidDatasetError("malformed pickle: MARK not found")
 
 
-def read_pickle_safely(path: str | Path):
+def read_pickle_safely(path: str | Path) -> Any:
     """Return the object in a pickle of plain containers and numpy arrays, executing nothing."""
     path = Path(path)
     try:
