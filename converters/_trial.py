@@ -5,9 +5,11 @@ TFLite runtime with the LCE ops registered), not TensorFlow, so it starts in a f
 second. A corrupt model that crashes the interpreter kills this process, not the caller.
 
     python _trial.py MODEL.tflite [lce|stock]   -> exit 0 and "ok", or a non-zero exit
+    python _trial.py MODEL.tflite litert-lce DELEGATE.so
 
 ``stock`` (models without LCE ops) uses ``ai_edge_litert``'s interpreter when installed, else
-``tf.lite.Interpreter``.
+``tf.lite.Interpreter``. ``litert-lce`` uses ``ai_edge_litert``'s interpreter with bnnkit's
+LCE-kernel delegate loaded from ``DELEGATE.so``.
 """
 
 import importlib.util
@@ -59,15 +61,19 @@ def load_lite_interpreter():
     return module.LiteInterpreter
 
 
-def stock_predict(data: bytes):
+def stock_predict(data: bytes, delegate: str | None = None):
+    delegates = []
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, load_delegate
+
+        if delegate:
+            delegates.append(load_delegate(delegate))
     except ImportError:
         os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
         import tensorflow as tf
 
         Interpreter = tf.lite.Interpreter  # noqa: N806  (the class, as imported above)
-    interpreter = Interpreter(model_content=data)
+    interpreter = Interpreter(model_content=data, experimental_delegates=delegates)
     interpreter.allocate_tensors()
     for detail in interpreter.get_input_details():
         shape = [max(1, int(d)) for d in detail["shape"]]
@@ -76,11 +82,11 @@ def stock_predict(data: bytes):
     return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
 
 
-def main(path: str, runtime: str = "lce") -> int:
+def main(path: str, runtime: str = "lce", delegate: str | None = None) -> int:
     with open(path, "rb") as handle:
         data = handle.read()
-    if runtime == "stock":
-        return check_outputs(stock_predict(data))
+    if runtime in ("stock", "litert-lce"):
+        return check_outputs(stock_predict(data, delegate))
     interpreter = load_lite_interpreter()(data, 1, False, True, False)
     inputs = []
     for shape, dtype in zip(interpreter.input_shapes, interpreter.input_types, strict=True):
@@ -100,4 +106,4 @@ def check_outputs(outputs) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:3]))
+    sys.exit(main(*sys.argv[1:4]))

@@ -20,9 +20,10 @@ raised on 18. So every runner in :mod:`converters.runtime` opens a model only th
    digest entry, is refused. Models from elsewhere have none and get checks 1, 2 and 4.
 4. **Trial run** in a child process (``converters/_trial.py``: LCE's interpreter for models
    with LCE ops, without importing TensorFlow, well under a second; ai-edge-litert or
-   ``tf.lite`` for the others): a model that crashes the interpreter kills the child, and the
-   caller gets an :class:`~bnnkit.errors.InvalidModelFileError` naming the file instead of a
-   segfault.
+   ``tf.lite`` for the others; :func:`converters.open_runner` runs it on the runtime it
+   chose, e.g. ai-edge-litert with the LCE-kernel delegate): a model that crashes the
+   interpreter kills the child, and the caller gets an
+   :class:`~bnnkit.errors.InvalidModelFileError` naming the file instead of a segfault.
 
     from converters.guard import guard_model
     data, info = guard_model("runs/mnist-bnn/model.tflite")
@@ -231,13 +232,16 @@ def trial_run(
     name: str = "model",
     *,
     runtime: str = "lce",
+    delegate: str | None = None,
     timeout: float = TRIAL_TIMEOUT_SECONDS,
 ) -> None:
     """Run the model once on a zero input in a child process; raise if that fails.
 
-    ``runtime``: ``lce`` (LCE's interpreter) or ``stock`` (ai-edge-litert / tf.lite).
+    ``runtime``: ``lce`` (LCE's interpreter), ``stock`` (ai-edge-litert / tf.lite) or
+    ``litert-lce`` (ai-edge-litert with the LCE-kernel delegate at path ``delegate``).
     """
-    digest = sha256_bytes(data) + runtime
+    extra = [str(delegate)] if delegate else []
+    digest = sha256_bytes(data) + runtime + "".join(extra)
     if digest in _TRIAL_PASSED:
         return
     script = Path(__file__).with_name("_trial.py")
@@ -247,7 +251,7 @@ def trial_run(
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         try:
             result = subprocess.run(
-                [sys.executable, str(script), str(model_path), runtime],
+                [sys.executable, str(script), str(model_path), runtime, *extra],
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -286,10 +290,24 @@ def guard_model(
         model: path to a ``.tflite`` file, or its bytes.
         expected_sha256: the sha256 the file must have; by default the one recorded in a
             ``conversion.json``/``metadata.json`` beside the file, when there is one.
-        trial: run the model once in a child process before returning.
+        trial: run the model once in a child process before returning (LCE's interpreter
+            for models with LCE ops, a stock one otherwise).
 
     # Raises
         InvalidModelFileError: missing, empty, truncated, corrupt, tampered with, or crashing.
+    """
+    data, info, name = check_model(model, expected_sha256=expected_sha256)
+    if trial:
+        trial_run(data, name, runtime="lce" if info.lce_ops else "stock")
+    return data, info
+
+
+def check_model(model, *, expected_sha256: str | None = None):
+    """Checks 1 and 2 (structure, integrity) of :func:`guard_model`, without the trial run.
+
+    # Returns
+        ``(data, FlatbufferInfo, name)``, ``name`` being how error messages call the model,
+        for a :func:`trial_run` on the runtime that will run it.
     """
     if isinstance(model, (bytes, bytearray, memoryview)):
         data, name = bytes(model), "the model bytes"
@@ -317,6 +335,4 @@ def guard_model(
         )
     info = check_structure(data, name)
     check_embedded_digest(data, info, name)
-    if trial:
-        trial_run(data, name, runtime="lce" if info.lce_ops else "stock")
-    return data, info
+    return data, info, name

@@ -15,10 +15,15 @@ open a :class:`Runner`:
 * ``lce``: the Larq Compute Engine interpreter, a TFLite runtime with ``LceBconv2d``,
   ``LceQuantize``, ``LceDequantize`` and ``LceBMaxPool2d`` registered. It is loaded straight
   from LCE's extension module, without importing TensorFlow.
+* ``litert-lce``: the ``ai-edge-litert`` interpreter with bnnkit's LCE-kernel delegate
+  (:mod:`converters.litert_lce`, built by ``bnnkit build-delegate``): the same LCE ops from
+  LCE's own kernels, XNNPACK for the float ops. It runs where LCE has no wheel (aarch64).
 
 ``auto`` (:func:`choose_runtime`) takes the first runtime, in the registry's order, that is
 available here and has every custom op the model uses: a stock interpreter for a model of
-builtin ops, the LCE interpreter for a model with LCE ops.
+builtin ops, the LCE interpreter for a model with LCE ops, and where LCE's interpreter is
+missing (Linux aarch64, or no ``larq-compute-engine`` wheel) ``litert-lce`` when the
+delegate is built.
 
 Kernel options of the LCE x86_64 interpreter, for the MNIST LeNet BNN (1 thread, ms per
 image, best of 3 over 300 images on a shared machine): default 5.5, reference bconv 7.3,
@@ -43,7 +48,7 @@ from bnnkit.errors import InvalidInputError, UnsupportedModelError
 from bnnkit.registry import Registry
 from converters._trial import find_lite_interpreter, load_lite_interpreter
 from converters.flatbuffer import LCE_CUSTOM_OPS, FlatbufferInfo
-from converters.guard import guard_model
+from converters.guard import check_model, trial_run
 
 __all__ = [
     "AUTO",
@@ -93,10 +98,13 @@ class Runner:
     """A loaded model. ``predict(x)`` takes a float32 NHWC batch, returns the outputs.
 
     Subclasses open one interpreter. ``requires`` names the Python modules they import;
-    :meth:`unavailable_reason` says why the runtime cannot be used on this machine.
+    :meth:`unavailable_reason` says why the runtime cannot be used on this machine;
+    :meth:`trial` runs a model once in a child process on the same kind of interpreter
+    (``trial_runtime`` is the mode of ``converters/_trial.py``).
     """
 
     requires: tuple[str, ...] = ()
+    trial_runtime = "stock"
 
     def __init__(
         self,
@@ -133,6 +141,11 @@ class Runner:
                 return f"the {module} package is not installed"
         return None
 
+    @classmethod
+    def trial(cls, data: bytes, name: str, options: Mapping[str, Any] | None = None) -> None:
+        """The guard's trial run (:func:`converters.guard.trial_run`) on this runtime."""
+        trial_run(data, name, runtime=cls.trial_runtime)
+
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
         x = check_input(x, self.input_shape)
         outputs = [self._predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
@@ -146,6 +159,7 @@ class LceRunner(Runner):
     """LCE's interpreter, with :data:`LCE_KERNEL_OPTIONS` unless ``options`` override them."""
 
     requires = ("larq_compute_engine",)
+    trial_runtime = "lce"
 
     def __init__(
         self,
@@ -288,6 +302,13 @@ class Runtime:
             UnsupportedModelError: the model uses ops this runtime lacks, or the runtime is
                 not available here.
         """
+        self.check(info)
+        return self.runner_class()(
+            data, info, runtime=self.name, num_threads=num_threads, options=options
+        )
+
+    def check(self, info: FlatbufferInfo) -> None:
+        """Raise UnsupportedModelError unless this runtime can run ``info``'s model here."""
         missing = sorted(set(info.custom_ops) - self.custom_ops)
         if missing:
             capable = [
@@ -306,9 +327,6 @@ class Runtime:
         reason = self.unavailable_reason()
         if reason is not None:
             raise UnsupportedModelError(f"runtime {self.name!r} is not available here: {reason}")
-        return self.runner_class()(
-            data, info, runtime=self.name, num_threads=num_threads, options=options
-        )
 
 
 #: Every runtime, in the order ``auto`` prefers them.
@@ -329,6 +347,13 @@ RUNTIMES: Registry[Runtime] = Registry(
             "lce",
             "the LCE interpreter (builtin ops and Larq Compute Engine's binary ops)",
             "converters.runtime:LceRunner",
+            custom_ops=frozenset(LCE_CUSTOM_OPS),
+        ),
+        Runtime(
+            "litert-lce",
+            "ai-edge-litert with bnnkit's LCE-kernel delegate (LCE's binary "
+            "ops; XNNPACK for float ops)",
+            "converters.litert_lce:LiteRtLceRunner",
             custom_ops=frozenset(LCE_CUSTOM_OPS),
         ),
     ],
@@ -380,8 +405,10 @@ def open_runner(
         runtime: ``auto`` or a name in :data:`RUNTIMES`.
         num_threads: interpreter threads.
         expected_sha256: checked against the file (default: the recorded one, if any).
-        kernel_options: override :data:`LCE_KERNEL_OPTIONS` (LCE runtime only).
-        trial: run once in a child process first (the crash guard).
+        kernel_options: the runner's options: for ``lce``, overrides of
+            :data:`LCE_KERNEL_OPTIONS`; for ``litert-lce``, the delegate's path and kernels
+            (:class:`converters.litert_lce.LiteRtLceRunner`).
+        trial: run once in a child process first, on the chosen runtime (the crash guard).
 
     # Returns
         A :class:`Runner` with ``predict``, ``runtime`` and ``options``.
@@ -393,7 +420,14 @@ def open_runner(
     chosen = None if runtime == AUTO else RUNTIMES.get(runtime)
     if int(num_threads) < 1:
         raise InvalidInputError(f"num_threads must be >= 1, got {num_threads}")
-    data, info = guard_model(model, expected_sha256=expected_sha256, trial=trial)
+    data, info, name = check_model(model, expected_sha256=expected_sha256)
+    if trial and not any(r.can_run(info.custom_ops) for r in RUNTIMES):
+        # Custom ops no runtime has, e.g. a flipped bit in an op name: a corrupt file is
+        # reported as one (the guard's default trial) before "no runtime can run this".
+        trial_run(data, name, runtime="lce" if info.lce_ops else "stock")
     if chosen is None:
         chosen = choose_runtime(info.custom_ops)
+    chosen.check(info)
+    if trial:
+        chosen.runner_class().trial(data, name, kernel_options)
     return chosen.open(data, info, num_threads=num_threads, options=kernel_options)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Run a ``litert``-target bnnkit bundle on a Raspberry Pi (or any CPU) with ``ai-edge-litert``.
+"""Run a bnnkit bundle on a Raspberry Pi (or any CPU) with ``ai-edge-litert``.
 
-    python pi/run_litert.py BUNDLE IMAGE... [--top-k 3] [--json] [--threads N]
+    python pi/run_litert.py BUNDLE IMAGE... [--top-k 3] [--json] [--threads N] [--delegate SO]
+                            [--no-xnnpack]
 
 Same output as ``bnnkit predict`` (text, or the same ``--json`` document), without TensorFlow:
 it needs ``ai-edge-litert`` (Google's stock TFLite runtime; ``tflite-runtime`` is used if that
@@ -11,8 +12,12 @@ ranking, output) are reused as they are, so a Pi preprocesses images exactly as 
 See docs/raspberry-pi.md.
 
 Bundles of the ``lce`` and ``int8`` targets hold Larq Compute Engine ops (``LceBconv2d``...)
-that a stock runtime does not have: run them with LCE's ``lce_benchmark_model`` or an
-LCE-built interpreter (docs/raspberry-pi.md). This runner refuses them with that advice.
+that a stock runtime does not have. This runner loads bnnkit's LCE-kernel delegate for them
+(``--delegate SO``, else the one ``bnnkit build-delegate`` built: see
+:func:`converters.delegate.find_delegate`), which runs those ops with LCE's own kernels
+inside ai-edge-litert; without it, it refuses them and says how to build it. Float ops run on
+XNNPACK (ai-edge-litert's default), or with ``--no-xnnpack`` on TFLite's builtin kernels, as
+LCE's interpreter runs them on the training machine (XNNPACK rounds some ops differently).
 
 Before the runtime reads a model, the runner applies bnnkit's structural guard and checks the
 digest bnnkit embeds in every model it writes (:mod:`converters.guard`, no TensorFlow): a
@@ -34,6 +39,7 @@ try:
     from converters import predict as bp
     from bnnkit.cli.quiet import native_stderr_silenced
     from bnnkit.errors import BnnkitError, InvalidModelFileError, UnsupportedModelError
+    from converters.flatbuffer import FlatbufferError, read_flatbuffer
     from converters.guard import check_embedded_digest, check_structure
 except ImportError as error:  # pragma: no cover - an install problem, reported plainly
     sys.exit(f"run_litert: cannot import bnnkit ({error}); install it without its training "
@@ -58,29 +64,50 @@ class LiteRTRunner:
     """One ``.tflite`` on the stock runtime: ``predict(float32 [1,H,W,C]) -> float scores``.
 
     An int8/uint8 input or output is (de)quantized with the tensor's scale and zero point:
-    ``q = round(x / scale) + zero_point``, ``x = (q - zero_point) * scale``.
+    ``q = round(x / scale) + zero_point``, ``x = (q - zero_point) * scale``. A model with
+    LCE ops gets the LCE-kernel delegate (``delegate``: its path, default the built one).
     """
 
-    def __init__(self, model_path, num_threads: int | None = None):
+    def __init__(self, model_path, num_threads: int | None = None, delegate=None,
+                 xnnpack: bool = True):
         interpreter_class, self.runtime = load_interpreter_class()
+        with open(model_path, "rb") as handle:
+            content = handle.read()
+        options = self._lce_delegates(model_path, content, delegate)
+        if not xnnpack:  # OpResolverType lives beside each runtime's Interpreter class
+            options["experimental_op_resolver_type"] = sys.modules[
+                interpreter_class.__module__].OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         try:
-            with open(model_path, "rb") as handle:
-                content = handle.read()
-            self.interpreter = interpreter_class(model_content=content, num_threads=num_threads)
+            self.interpreter = interpreter_class(model_content=content, num_threads=num_threads,
+                                                 **options)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             message = str(error)
-            if "Lce" in message or "custom op" in message.lower():
-                raise UnsupportedModelError(
-                    f"{model_path} holds Larq Compute Engine ops that {self.runtime} does not "
-                    "have; run it with LCE's lce_benchmark_model or an LCE interpreter "
-                    "(docs/raspberry-pi.md)") from None
             raise InvalidModelFileError(f"{model_path}: not a model {self.runtime} can load "
                                         f"({message.splitlines()[0] if message else error})") \
                 from None
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.input_shape = [int(d) for d in self.input["shape"]]
+
+    def _lce_delegates(self, model_path, content: bytes, delegate) -> dict:
+        """``{"experimental_delegates": [...]}`` for a model with LCE ops, else ``{}``."""
+        try:
+            lce_ops = read_flatbuffer(content).lce_ops
+        except FlatbufferError:
+            lce_ops = []  # not readable: the interpreter says what is wrong with it
+        if not lce_ops:
+            return {}
+        if self.runtime != "ai-edge-litert":
+            raise UnsupportedModelError(
+                f"{model_path} holds Larq Compute Engine ops ({', '.join(lce_ops)}): they run "
+                f"on ai-edge-litert with bnnkit's LCE-kernel delegate, not on {self.runtime}; "
+                "pip install ai-edge-litert (docs/raspberry-pi.md)")
+        from converters.litert_lce import load_lce_delegate
+
+        loaded = load_lce_delegate(delegate)
+        self.runtime = "ai-edge-litert + LCE-kernel delegate"
+        return {"experimental_delegates": [loaded]}
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
@@ -108,13 +135,19 @@ def check_model_file(model_path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="run_litert.py", description="Top-k classes of images on a litert-target bundle "
-                                          "(or a stock .tflite) with ai-edge-litert.")
+        prog="run_litert.py", description="Top-k classes of images on a bnnkit bundle (or a "
+                                          ".tflite) with ai-edge-litert; lce and int8 bundles "
+                                          "with bnnkit's LCE-kernel delegate.")
     parser.add_argument("model", metavar="BUNDLE_OR_TFLITE")
     parser.add_argument("images", metavar="IMAGE", nargs="+")
     parser.add_argument("--top-k", type=int, default=3, metavar="K")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--threads", type=int, default=None, metavar="N")
+    parser.add_argument("--delegate", metavar="SO", default=None,
+                        help="the LCE-kernel delegate for lce/int8 bundles (default: the one "
+                             "`bnnkit build-delegate` built, or $BNNKIT_LCE_DELEGATE)")
+    parser.add_argument("--no-xnnpack", action="store_true",
+                        help="float ops on TFLite's builtin kernels instead of XNNPACK")
     args = parser.parse_args(argv)
     try:
         with native_stderr_silenced():  # the runtime's "INFO: Created ... delegate" lines
@@ -128,14 +161,9 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     model_path, spec = bp.resolve_model(args.model)
-    if spec is not None and spec.runtime == "lce":
-        raise UnsupportedModelError(
-            f"{args.model} is a {spec.target!r}-target bundle that needs the LCE runtime; "
-            "run it with lce_benchmark_model or an LCE interpreter (docs/raspberry-pi.md), "
-            "or export a 'litert' bundle for this runner")
     bp.check_images_exist(args.images)
     check_model_file(model_path)
-    runner = LiteRTRunner(model_path, args.threads)
+    runner = LiteRTRunner(model_path, args.threads, args.delegate, not args.no_xnnpack)
     if spec is None:
         spec = bp.bare_model_spec(model_path, runner.input_shape)
     elif runner.input_shape[1:] != list(spec.input["shape"])[1:]:

@@ -107,13 +107,25 @@ def mnist_tflite_bundle(tmp_path_factory, mnist):
 
     from converters.bundle import write_bundle
 
-    model = make_test_bundle.train_float_lenet(mnist, train=1000, epochs=1, width=0.25)
+    model = make_test_bundle.train_lenet(mnist, train=1000, epochs=1, width=0.25)
     work = tmp_path_factory.mktemp("bundle")
     (work / "float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     out = write_bundle(work / "mnist", work / "float.tflite", classes=mnist.classes,
-                       metadata=make_test_bundle._metadata(mnist))
+                       metadata=make_test_bundle.bundle_metadata(mnist))
     _BUNDLES["mnist"] = out
     return out
+
+
+@pytest.fixture(scope="session")
+def mnist_lce_bundle(tmp_path_factory, mnist):
+    """A BNN LeNet trained briefly on 1,000 real MNIST images, as an ``lce``-target bundle."""
+    if "mnist-lce" not in _BUNDLES:
+        model = make_test_bundle.train_lenet(mnist, method="bnn", train=1000, epochs=1,
+                                             width=0.25)
+        _BUNDLES["mnist-lce"] = make_test_bundle.write_test_bundle(
+            model, tmp_path_factory.mktemp("bundle") / "mnist-lce", mnist, method="bnn",
+            target="lce")
+    return _BUNDLES["mnist-lce"]
 
 
 @pytest.fixture(scope="session")

@@ -80,3 +80,11 @@ def litert_outputs(delegate, data: bytes, x: np.ndarray, options=None,
         interpreter.invoke()
         outputs.append(np.array(interpreter.get_tensor(target)))
     return np.concatenate(outputs)
+
+
+@functools.lru_cache(maxsize=None)
+def lce_only_flatbuffer(ending: str) -> bytes:
+    """A model made only of Lce ops (tools/qemu/make_test_bundle.py; the qemu check runs it)."""
+    from conftest import make_test_bundle
+
+    return make_test_bundle.lce_only_flatbuffer(ending)

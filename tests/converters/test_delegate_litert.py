@@ -2,43 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import platform
 
 import numpy as np
 import pytest
 
-from converters_support import litert_outputs, tiny_lce_flatbuffer, trained_tiny_model
+from converters_support import (lce_only_flatbuffer, litert_outputs, tiny_lce_flatbuffer,
+                                trained_tiny_model)
 
 
 def lce_outputs(data: bytes, x: np.ndarray) -> np.ndarray:
     from converters.runtime import open_runner
 
     return open_runner(data, runtime="lce", trial=False).predict(x)
-
-
-@functools.lru_cache(maxsize=None)
-def lce_only_flatbuffer(ending: str) -> bytes:
-    """A model made only of Lce ops: LceQuantize -> LceBconv2d (40 input channels, bitpacked
-    output) -> LceBMaxPool2d -> LceBconv2d -> ``dequantize``: LceBconv2d (bitpacked, stride 2)
-    -> LceDequantize; ``float``: float output with zero ("same", pad 0) padding."""
-    import larq as lq
-    import tensorflow as tf
-
-    from converters.targets import convert_lce
-
-    tf.keras.utils.set_random_seed(0)
-    binary = dict(kernel_quantizer="ste_sign", input_quantizer="ste_sign", use_bias=False)
-    x = inputs = tf.keras.Input((12, 12, 40))
-    x = lq.layers.QuantConv2D(64, 3, padding="same", pad_values=1.0, **binary)(x)
-    x = tf.keras.layers.MaxPool2D(2)(x)
-    if ending == "dequantize":
-        x = lq.layers.QuantConv2D(96, 3, padding="same", pad_values=1.0, **binary)(x)
-        x = lq.layers.QuantConv2D(70, 3, strides=2, **binary)(x)
-        x = lq.quantizers.SteSign()(x)
-    else:
-        x = lq.layers.QuantConv2D(70, 3, padding="same", pad_values=0.0, **binary)(x)
-    return convert_lce(tf.keras.Model(inputs, x))
 
 
 @pytest.mark.parametrize("ending", ["dequantize", "float"])

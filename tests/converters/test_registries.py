@@ -65,14 +65,16 @@ def test_every_target_is_verified_on_a_registered_runtime_that_has_its_ops():
         assert runtime.can_run(LCE_CUSTOM_OPS) == target.binary_kernels
 
 
-def test_lce_runtime_runs_exactly_the_lce_custom_ops():
-    assert RUNTIMES.get("lce").custom_ops == frozenset(LCE_CUSTOM_OPS)
-    assert [r.name for r in RUNTIMES if r.custom_ops] == ["lce"]
+def test_lce_runtimes_run_exactly_the_lce_custom_ops():
+    assert [r.name for r in RUNTIMES if r.custom_ops] == ["lce", "litert-lce"]
+    assert RUNTIMES.get("lce").custom_ops == RUNTIMES.get("litert-lce").custom_ops == \
+        frozenset(LCE_CUSTOM_OPS)
 
 
 def test_every_runtime_is_available_in_the_pinned_stack():
-    assert {r.name: r.unavailable_reason() for r in RUNTIMES} == \
-        {name: None for name in RUNTIMES.names()}
+    """All but ``litert-lce``, which needs a built delegate (tests/converters/test_litert_lce.py)."""
+    pinned = [r for r in RUNTIMES if r.name != "litert-lce"]
+    assert {r.name: r.unavailable_reason() for r in pinned} == {r.name: None for r in pinned}
 
 
 def test_auto_takes_a_stock_runtime_for_builtin_ops_and_lce_for_lce_ops():
@@ -88,12 +90,14 @@ def test_auto_skips_an_unavailable_runtime(monkeypatch, stock_bytes):
     assert runner.predict(np.zeros((1, 28, 28, 1), np.float32)).shape == (1, 10)
 
 
-def test_auto_without_a_runtime_for_the_ops_says_why_for_each(monkeypatch):
+def test_auto_without_a_runtime_for_the_ops_says_why_for_each(monkeypatch, tmp_path):
     _unavailable(monkeypatch, LceRunner, "simulated: no LCE wheel")
+    monkeypatch.setenv("BNNKIT_LCE_DELEGATE", str(tmp_path / "not-built.so"))
     with pytest.raises(UnsupportedModelError, match="no runtime available.*LceBconv2d") as error:
         choose_runtime(["LceBconv2d"])
     assert "tflite lacks LceBconv2d" in str(error.value)
     assert "lce: simulated: no LCE wheel" in str(error.value)
+    assert "litert-lce: the LCE-kernel delegate is not built" in str(error.value)
 
 
 def test_auto_follows_the_registry_order():

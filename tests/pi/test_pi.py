@@ -63,16 +63,31 @@ def test_pi_runner_text_output_matches_the_cli_format(capsys, stock_interpreter,
     assert line.startswith(f"{mnist_samples[0]}: ") and line.count("(") == 3
 
 
-def test_pi_runner_refuses_an_lce_bundle_with_advice(capsys, tmp_path, mnist_tflite_bundle,
-                                                     mnist_samples):
-    bundle = tmp_path / "lce"
-    shutil.copytree(mnist_tflite_bundle, bundle)
-    metadata = json.loads((bundle / "metadata.json").read_text())
-    metadata.update(target="lce", runtime="lce")
-    (bundle / "metadata.json").write_text(json.dumps(metadata))
-    code = run_litert.main([str(bundle), str(mnist_samples[0])])
-    assert code == 6  # UnsupportedModelError
-    assert "lce_benchmark_model" in capsys.readouterr().err
+def test_pi_runner_runs_an_lce_bundle_with_the_delegate_as_bnnkit_predict_does(
+        capsys, lce_delegate, mnist_lce_bundle, mnist_samples):
+    """x86: ``bnnkit predict`` on LCE's interpreter; the runner on ai-edge-litert + delegate."""
+    images = [str(p) for p in mnist_samples]
+    assert predict.main([str(mnist_lce_bundle), *images, "--json", "--top-k", "10"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert expected["runtime"] == "lce"
+    for xnnpack in ([], ["--no-xnnpack"]):  # float ops on XNNPACK, or builtin as in LCE
+        assert run_litert.main([str(mnist_lce_bundle), *images, "--json", "--top-k", "10",
+                                "--delegate", str(lce_delegate), *xnnpack]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert got["runtime"] == "ai-edge-litert + LCE-kernel delegate"
+        for a, b in zip(expected["predictions"], got["predictions"], strict=True):
+            assert a["top_k"][0]["index"] == b["top_k"][0]["index"]
+            probabilities = {c["index"]: c["probability"] for c in a["top_k"]}
+            assert all(abs(probabilities[c["index"]] - c["probability"]) <= 1e-5
+                       for c in b["top_k"])
+
+
+def test_pi_runner_without_the_delegate_refuses_an_lce_bundle_and_says_how_to_build_it(
+        capsys, monkeypatch, tmp_path, mnist_lce_bundle, mnist_samples):
+    monkeypatch.setenv("BNNKIT_LCE_DELEGATE", str(tmp_path / "missing.so"))
+    assert run_litert.main([str(mnist_lce_bundle), str(mnist_samples[0])]) == 6
+    err = capsys.readouterr().err
+    assert "missing.so" in err and "bnnkit build-delegate" in err
 
 
 def test_pi_runner_refuses_a_corrupt_model(capsys, tmp_path, stock_interpreter,
@@ -157,7 +172,7 @@ def test_bnnkit_installs_with_no_deps_and_its_pi_modules_import_no_tensorflow(
 def test_pi_runner_refuses_a_bare_model_with_lce_ops_with_advice(capsys, tmp_path,
                                                                  stock_interpreter,
                                                                  mnist_samples):
-    """A stock runtime cannot resolve LceQuantize/LceBconv2d: exit 6 and point to LCE's tools."""
+    """LceQuantize/LceBconv2d need ai-edge-litert and the delegate: exit 6, and say so."""
     from bnnkit.models import build_model
     from converters import convert_model
 
@@ -166,7 +181,7 @@ def test_pi_runner_refuses_a_bare_model_with_lce_ops_with_advice(capsys, tmp_pat
     assert "LceBconv2d" in report["custom_ops"]
     code = run_litert.main([report["model_path"], str(mnist_samples[0])])
     assert code == 6
-    assert "lce_benchmark_model" in capsys.readouterr().err
+    assert "LCE-kernel delegate, not on tf.lite" in capsys.readouterr().err
 
 
 def test_pi_runner_refuses_a_bare_model_whose_embedded_digest_does_not_match(

@@ -50,10 +50,10 @@ def kit(tmp_path_factory, mnist):
 
     tool = _load_tool("make_test_bundle", REPO_ROOT / "tools" / "qemu" / "make_test_bundle.py")
     work = tmp_path_factory.mktemp("kit")
-    model = tool.train_float_lenet(mnist, train=1000, epochs=1, width=0.25)
+    model = tool.train_lenet(mnist, train=1000, epochs=1, width=0.25)
     (work / "float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     bundle = write_bundle(work / "bundle", work / "float.tflite", classes=mnist.classes,
-                          metadata=tool._metadata(mnist))
+                          metadata=tool.bundle_metadata(mnist))
     tf.keras.utils.set_random_seed(0)
     bnn = build_model("lenet", "bnn", (28, 28, 1), 10, width=0.25)
     (work / "lce.tflite").write_bytes(convert_lce(bnn))
