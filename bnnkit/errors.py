@@ -78,3 +78,9 @@ class NativeBuildError(BnnkitError, RuntimeError):
     """Building native code (the LCE-kernel delegate) failed."""
 
     exit_code = 10
+
+
+class DisagreementError(BnnkitError):
+    """A converted model does not compute what the original model computes (within bounds)."""
+
+    exit_code = 11

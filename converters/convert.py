@@ -16,13 +16,18 @@ Each step is a function of its own:
   checks itself wherever it is copied (:mod:`converters.seal`);
 * :func:`guard` checks the bytes (structure, ops some runtime has, a trial run) and that
   every binary layer became a binary kernel where the target has them;
-* :func:`verify` runs the ``.tflite`` on the calibration images beside the Keras model;
+* :func:`verify` runs the ``.tflite`` on the calibration images beside the original Keras
+  model (before rewrites) and judges it (:mod:`converters.verify`); :func:`tie_check`
+  re-examines a failure on random images layer by layer; :func:`enforce` refuses a
+  conversion that failed (:class:`~bnnkit.errors.DisagreementError`);
 * :func:`build_report` assembles ``conversion.json``;
 * :func:`write` writes the model and the report, atomically.
 
-Nothing is written unless every check passes: a layer that should run on binary kernels
-but stays float raises :class:`~bnnkit.errors.UnsupportedModelError` (unless
-``allow_float=True``), and an existing output is kept unless ``overwrite=True``.
+Nothing is written unless every check passes: a conversion that fails verification
+raises :class:`~bnnkit.errors.DisagreementError` (unless ``allow_disagreement=True``), a
+layer that should run on binary kernels but stays float raises
+:class:`~bnnkit.errors.UnsupportedModelError` (unless ``allow_float=True``), and an
+existing output is kept unless ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -36,7 +41,12 @@ from typing import Any
 import numpy as np
 
 import bnnkit
-from bnnkit.errors import InvalidInputError, OutputExistsError, UnsupportedModelError
+from bnnkit.errors import (
+    DisagreementError,
+    InvalidInputError,
+    OutputExistsError,
+    UnsupportedModelError,
+)
 from bnnkit.serialization import atomic_write_bytes, atomic_write_json
 from converters.flatbuffer import FlatbufferInfo, read_flatbuffer
 from converters.guard import guard_model, sha256_bytes
@@ -46,7 +56,7 @@ from converters.rewrites import rewrite_model
 from converters.runtime import RUNTIMES, open_runner
 from converters.seal import seal_model
 from converters.targets import TARGETS, Converted, ConverterInputs, Target, convert_float
-from converters.verify import compare_keras_tflite
+from converters.verify import Bounds, judge, judge_layers
 
 __all__ = [
     "MODEL_FILE",
@@ -60,9 +70,12 @@ __all__ = [
     "convert",
     "convert_keras_model",
     "convert_model",
+    "convert_submodel",
+    "enforce",
     "guard",
     "rewrite",
     "seal",
+    "tie_check",
     "verify",
     "write",
 ]
@@ -70,6 +83,7 @@ __all__ = [
 MODEL_FILE = "model.tflite"
 REPORT_FILE = "conversion.json"
 RANDOM_CALIBRATION_IMAGES = 64
+TIE_CHECK_IMAGES = 8  # images the layer-by-layer tie check runs (it converts every layer)
 
 
 @dataclass(frozen=True)
@@ -80,11 +94,14 @@ class Calibration:
         x: float32 images, normalized as the model expects.
         y: their labels, or None.
         kind: what the images are, for the report.
+        real: real images (the verification's top-1 criterion) rather than random ones
+            (its elementwise, tie-aware criterion).
     """
 
     x: np.ndarray
     y: np.ndarray | None
     kind: str
+    real: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,15 +143,19 @@ class Verification:
     # Arguments
         runtime: the runtime it ran on.
         kernel_options: that runtime's options.
-        agreement: top-1 agreement and output differences (see
-            :func:`converters.verify.compare_keras_tflite`), plus the kind of images.
+        agreement: top-1 agreement and output differences between the original model and
+            the ``.tflite`` (and the converted Keras model, when the target converted a
+            transformed copy), plus the kind of images.
         accuracy: Keras and TFLite accuracy when the images have labels, else None.
+        checks: the judgement (:func:`converters.verify.judge`): measured values, bounds,
+            ``passed`` and the one-line ``failure``.
     """
 
     runtime: str
     kernel_options: dict
     agreement: dict
     accuracy: dict | None = field(default=None)
+    checks: dict = field(default_factory=dict)
 
 
 def calibration(model: Any, calibration_x: Any = None, calibration_y: Any = None) -> Calibration:
@@ -147,7 +168,7 @@ def calibration(model: Any, calibration_x: Any = None, calibration_y: Any = None
     if calibration_x is None:
         rng = np.random.default_rng(0)
         x = rng.uniform(-1, 1, (RANDOM_CALIBRATION_IMAGES, *shape)).astype(np.float32)
-        return Calibration(x, None, "random images (no calibration data given)")
+        return Calibration(x, None, "random images (no calibration data given)", real=False)
     x = np.asarray(calibration_x)
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
         raise InvalidInputError(
@@ -213,6 +234,11 @@ def _binary_kernel_outcomes(
     return [{"layer": name, "kind": "binary", "reason": reason} for name in missing], missing
 
 
+def _input_kind(layer: dict) -> str:
+    bits = layer["input_bits"]
+    return "real-valued" if bits >= 32 else f"{bits}-bit (k-bit, not binary)"
+
+
 def _real_valued_outcomes(macs: dict, target: Target) -> list:
     """The real-valued and binary-weight/real-input layers, each with how it deploys."""
     wording, outcomes = target.wording, []
@@ -234,7 +260,7 @@ def _real_valued_outcomes(macs: dict, target: Target) -> list:
                     "layer": layer["name"],
                     "kind": "binary_weight",
                     "reason": (
-                        f"binary weights but real-valued inputs: no binary kernel "
+                        f"binary weights but {_input_kind(layer)} inputs: no binary kernel "
                         f"applies (XNOR/popcount needs both binary), so it deploys as "
                         f"{wording.binary_weight_conv}, {stored:,} bytes of weights; a "
                         f"1-bit packing would take {packed:,} bytes"
@@ -284,35 +310,113 @@ def guard(
     return Guarded(data, info, float_layers, missing, expected, produced)
 
 
+def _outputs_agreement(expected: np.ndarray, actual: np.ndarray) -> dict:
+    diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
+    return {
+        "top1_agreement": float(np.mean(expected.argmax(-1) == actual.argmax(-1))),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "n": len(expected),
+    }
+
+
+def tie_check(
+    keras_model: Any,
+    target: Target,
+    calibration: Calibration,
+    verification: Verification,
+    bounds: Bounds,
+) -> None:
+    """Random images failed the elementwise check: compare layer by layer
+    (:func:`converters.explain.explain_model`) and pass when every layer agrees on the
+    ``.tflite``'s own inputs; the sign ties that explain the output difference are counted.
+    Updates ``verification.checks``."""
+    from converters.explain import explain_model
+
+    checks = verification.checks
+    explanation = explain_model(
+        keras_model,
+        calibration.x[:TIE_CHECK_IMAGES],
+        convert=convert_submodel,
+        target=target.name,
+        bounds=bounds,
+        stop_after=None,
+    )
+    passed, failure = judge_layers(explanation, bounds)
+    divergence = explanation["first_divergence"] or {}
+    checks["tie_check"] = {
+        "passed": passed,
+        "images": explanation["images"],
+        "layers_compared": len(explanation["layers"]),
+        "sign_ties": explanation["sign_ties"],
+        "first_divergence": {key: divergence.get(key) for key in ("layer", "op", "verdict")},
+    }
+    if passed:
+        checks.update(passed=True, failure=None, criterion="elementwise_tie_aware")
+    else:
+        checks["failure"] = f"{checks['failure']}; {failure}"
+
+
 def verify(
     keras_model: Any,
     rewritten: Rewritten,
     converted: Converted,
     target: Target,
     calibration: Calibration,
+    bounds: Bounds | None = None,
 ) -> Verification:
-    """Run the ``.tflite`` on ``target``'s runtime beside the Keras models on the calibration
-    images: agreement with the model the target converted (and with ``keras_model`` too when
-    the target converted a transformed copy, e.g. int8's QAT model), and Keras vs TFLite
-    accuracy when there are labels."""
+    """Run the ``.tflite`` on ``target``'s runtime beside the original Keras model (the one the
+    user passed, before rewrites) on the calibration images and judge it
+    (:func:`converters.verify.judge`). Also reports the agreement with the Keras model the
+    target converted when that is a transformed copy, and accuracies when there are labels.
+    Nothing is raised here: :func:`enforce` decides, after :func:`tie_check` when random
+    images failed the elementwise check."""
+    bounds = bounds or Bounds.for_target(target.name)
     runner = open_runner(converted.data, runtime=target.runtime)
-    agreement = compare_keras_tflite(converted.model, runner, calibration.x)
-    agreement["data"] = calibration.kind
-    if converted.model is not rewritten.model and converted.model is not keras_model:
-        original = compare_keras_tflite(keras_model, runner, calibration.x)
-        agreement["original_model_top1_agreement"] = original["top1_agreement"]
-        agreement["original_model_max_abs_diff"] = original["max_abs_diff"]
+    original = np.asarray(keras_model.predict(calibration.x, batch_size=256, verbose=0))
+    tflite = runner.predict(calibration.x)
+    agreement = {
+        **_outputs_agreement(original, tflite),
+        "reference": "original model",
+        "data": calibration.kind,
+        "runtime": runner.runtime,
+        "options": dict(runner.options),
+    }
+    if converted.model is not keras_model:
+        converted_out = np.asarray(
+            converted.model.predict(calibration.x, batch_size=256, verbose=0)
+        )
+        agreement["converted_model"] = _outputs_agreement(converted_out, tflite)
+    checks = judge(original, tflite, real_data=calibration.real, bounds=bounds)
+    checks["data"] = calibration.kind
     accuracy = None
     if calibration.y is not None:
-        keras_out = keras_model.predict(calibration.x, batch_size=256, verbose=0)
-        tflite_out = runner.predict(calibration.x)
         accuracy = {
-            "keras": float(np.mean(keras_out.argmax(-1) == calibration.y)),
-            "tflite": float(np.mean(tflite_out.argmax(-1) == calibration.y)),
+            "keras": float(np.mean(original.argmax(-1) == calibration.y)),
+            "tflite": float(np.mean(tflite.argmax(-1) == calibration.y)),
             "n": len(calibration.y),
         }
         accuracy["cost"] = accuracy["keras"] - accuracy["tflite"]
-    return Verification(runner.runtime, dict(runner.options), agreement, accuracy)
+    return Verification(runner.runtime, dict(runner.options), agreement, accuracy, checks)
+
+
+def enforce(
+    verification: Verification, calibration: Calibration, *, allow_disagreement: bool = False
+) -> None:
+    """Refuse a conversion that failed its verification (unless ``allow_disagreement``).
+
+    # Raises
+        DisagreementError: one line with the measured values and the bounds.
+    """
+    checks = verification.checks
+    checks["allowed_disagreement"] = bool(allow_disagreement and not checks["passed"])
+    if checks["passed"] or allow_disagreement:
+        return
+    raise DisagreementError(
+        f"the .tflite does not match the original Keras model on {checks['n']} "
+        f"{calibration.kind}: {checks['failure']}; nothing written "
+        "(--allow-disagreement writes it anyway, marked in the report)"
+    )
 
 
 def _size(data: bytes, float_size: int | None) -> dict:
@@ -364,6 +468,7 @@ def build_report(
         },
         "macs": _macs(rewritten, guarded, target),
         "agreement": verification.agreement,
+        "verification": verification.checks,
         "accuracy": verification.accuracy,
         "binary_layers": []
         if not target.binary_kernels
@@ -458,6 +563,12 @@ def convert_keras_model(
     return guarded.data
 
 
+def convert_submodel(keras_model: Any, target: str) -> bytes:
+    """:func:`convert_keras_model` with binary layers allowed to stay float: how
+    :func:`converters.explain.explain_model` converts each cut of a model."""
+    return convert_keras_model(keras_model, target=target, allow_float=True)
+
+
 def convert_model(
     keras_model: Any,
     output_dir: str | Path,
@@ -472,6 +583,8 @@ def convert_model(
     rewrite: bool = True,
     compare_float: bool = True,
     metadata: dict | None = None,
+    min_agreement: float = 0.99,
+    allow_disagreement: bool = False,
 ) -> dict:
     """Convert ``keras_model`` for ``target``, verify it and write it to ``output_dir``.
 
@@ -489,15 +602,23 @@ def convert_model(
         rewrite: apply :mod:`converters.rewrites` first.
         compare_float: also convert the model in float to report the size ratio.
         metadata: extra fields copied into the report (e.g. method, dataset).
+        min_agreement: the top-1 agreement with ``keras_model`` required on real images
+            (see :mod:`converters.verify` for every bound).
+        allow_disagreement: write the model even when it fails verification; the report's
+            ``verification.allowed_disagreement`` is then true.
 
     # Returns
         The report (the content of ``conversion.json``, plus ``model_path``).
+        ``report["verification"]["original_model_top1_agreement"]`` is the top-1 agreement
+        between ``keras_model`` (before any rewrite) and the ``.tflite``.
 
     # Raises
-        OutputExistsError, UnsupportedModelError, InvalidInputError, InvalidModelFileError.
+        OutputExistsError, UnsupportedModelError, InvalidInputError, InvalidModelFileError,
+        DisagreementError (verification failed; nothing written).
     """
     started = time.perf_counter()
     chosen = TARGETS.get(target)
+    bounds = Bounds.for_target(chosen.name, min_agreement=min_agreement)
     _output_paths(output_dir, overwrite)
     checked = calibration(keras_model, calibration_x, calibration_y)
     inputs = ConverterInputs(checked.x, qat_data, int(qat_epochs))
@@ -505,7 +626,10 @@ def convert_model(
         keras_model, chosen, checked, inputs, rewrite_first=rewrite, allow_float=allow_float
     )
     float_size = len(convert_float(keras_model)) if compare_float else None
-    verification = verify(keras_model, rewritten, converted, chosen, checked)
+    verification = verify(keras_model, rewritten, converted, chosen, checked, bounds)
+    if not verification.checks["passed"] and not checked.real and not allow_disagreement:
+        tie_check(keras_model, chosen, checked, verification, bounds)
+    enforce(verification, checked, allow_disagreement=allow_disagreement)
     report = build_report(chosen, rewritten, converted, guarded, verification, float_size)
     report["seconds"] = round(time.perf_counter() - started, 2)
     report.update({k: v for k, v in (metadata or {}).items() if k not in report})

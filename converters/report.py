@@ -7,9 +7,12 @@ from __future__ import annotations
 
 __all__ = ["REPORT_FORMAT_VERSION", "format_table"]
 
+#: 3: ``agreement`` compares the ``.tflite`` with the original model (before rewrites; the
+#: model the target converted is under ``agreement.converted_model``), and ``verification``
+#: holds the judgement (measured values, bounds, ``passed``, ``allowed_disagreement``).
 #: 2: sizes only under ``size`` (``tflite_bytes``, ``float_tflite_bytes``, ``ratio_vs_float``);
 #: format 1 also repeated them as ``size_bytes``, ``float_size_bytes``, ``float_size_ratio``.
-REPORT_FORMAT_VERSION = 2
+REPORT_FORMAT_VERSION = 3
 
 
 def _mb(size) -> str:
@@ -38,15 +41,13 @@ def format_table(report: dict) -> str:
     ]
     if agreement:
         lines.append(
-            f"Keras vs TFLite   top-1 agreement {agreement['top1_agreement']:.2%}, max abs "
+            f"vs original Keras top-1 agreement {agreement['top1_agreement']:.2%}, max abs "
             f"diff {agreement['max_abs_diff']:.2e} on {agreement['n']} "
             f"{agreement.get('data', 'images')}"
         )
-    if "original_model_top1_agreement" in agreement:
-        lines.append(
-            f"vs original Keras top-1 agreement {agreement['original_model_top1_agreement']:.2%}"
-            " (before int8 quantization-aware wrapping)"
-        )
+    checks = report.get("verification")
+    if checks:
+        lines.append("verification      " + _verdict(checks))
     accuracy = report.get("accuracy")
     if accuracy:
         lines.append(
@@ -63,6 +64,37 @@ def format_table(report: dict) -> str:
     for warning in report.get("warnings", []):
         lines.append(f"warning           {warning}")
     return "\n".join(lines)
+
+
+def _verdict(checks: dict) -> str:
+    bounds = checks["bounds"]
+    if checks["criterion"] == "top1_and_max_diff":
+        rule = (
+            f"top-1 >= {bounds['min_agreement']:.0%}, max diff <= "
+            f"{bounds['max_relative_diff']:g}x output scale"
+        )
+    else:
+        rule = (
+            f"<= {bounds['max_fraction']:.2%} of outputs beyond {bounds['tolerance']:g}x "
+            "output scale"
+        )
+    tie = checks.get("tie_check")
+    if checks["passed"]:
+        text = f"passed ({rule})"
+        if tie and tie["passed"]:
+            ties = tie["sign_ties"]
+            text += (
+                f"; output differences explained by sign ties: {ties['tie_flips']} tie "
+                f"flips, every one of {tie['layers_compared']} layers agrees on its own "
+                "inputs"
+            )
+        return text
+    prefix = (
+        "FAILED, written anyway (--allow-disagreement)"
+        if checks.get("allowed_disagreement")
+        else "FAILED"
+    )
+    return f"{prefix}: {checks['failure']}"
 
 
 def _options(options: dict) -> str:

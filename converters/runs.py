@@ -107,6 +107,7 @@ def convert_run(
     bundle: str | os.PathLike | None = None,
     custom_objects: Sequence[str] = (),
     overwrite: bool = False,
+    verification: dict | None = None,
 ) -> dict:
     """Load a run folder or model file, convert it for ``target`` and write the results.
 
@@ -122,6 +123,8 @@ def convert_run(
         bundle: also write a deployment bundle there.
         custom_objects: modules to import before loading (they define custom objects).
         overwrite: replace existing outputs.
+        verification: ``min_agreement`` and ``allow_disagreement`` for
+            :func:`converters.convert.convert_model` (default: its defaults).
 
     # Returns
         The conversion report (:func:`converters.convert.convert_model`), with ``output``
@@ -158,6 +161,7 @@ def convert_run(
             "method": config.get("method"),
             "dataset": data.name,
         },
+        **(verification or {}),
     )
     if bundle:
         classes = data.classes or [str(i) for i in range(int(keras_model.output_shape[-1]))]

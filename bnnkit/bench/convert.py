@@ -54,7 +54,9 @@ def convert(
             allow_float=True,
             overwrite=True,
             compare_float=compare_float,
-        )
+            allow_disagreement=True,
+        )  # timed and sized here; agreement is
+        # measured by the report itself (bench.report), so a failed check must not stop it
     seconds = time.perf_counter() - started
     path = out_dir / MODEL_FILE
     summary = {

@@ -62,6 +62,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="also write a deployment bundle (model.tflite, labels.txt, metadata.json) to DIR",
     )
+    parser.add_argument(
+        "--min-agreement",
+        type=float,
+        default=0.99,
+        metavar="FRACTION",
+        help="top-1 agreement with the original model required on the "
+        "dataset's images (default 0.99); the max output difference "
+        "must also stay within the output scale. Without a dataset the "
+        "check is elementwise on random images (see docs/converters.md)",
+    )
+    parser.add_argument(
+        "--allow-disagreement",
+        action="store_true",
+        help="write the model even if it fails that check (the report "
+        "says so); by default nothing is written and the exit code is "
+        "non-zero",
+    )
     add_custom_objects_argument(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -101,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
         bundle=args.bundle,
         custom_objects=args.custom_objects,
         overwrite=args.overwrite,
+        verification={
+            "min_agreement": args.min_agreement,
+            "allow_disagreement": args.allow_disagreement,
+        },
     )
     if args.json:
         print(json.dumps(report, indent=2))

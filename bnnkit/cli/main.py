@@ -25,6 +25,7 @@ __all__ = ["COMMANDS", "build_parser", "main", "run_parsed"]
 COMMANDS = [
     "train",
     "convert",
+    "explain",
     "evaluate",
     "demo",
     "predict",

@@ -30,7 +30,7 @@ def test_convert_keras_model_options_are_keyword_only():
 def test_report_stores_each_size_once_and_the_table_reads_it(tmp_path):
     report = convert_model(tiny_model("bnn"), tmp_path, "lce")
     stored = json.loads((tmp_path / "conversion.json").read_text())
-    assert stored["format_version"] == REPORT_FORMAT_VERSION == 2
+    assert stored["format_version"] == REPORT_FORMAT_VERSION == 3
     size = stored["size"]
     assert size["tflite_bytes"] == (tmp_path / "model.tflite").stat().st_size
     assert size["ratio_vs_float"] == pytest.approx(size["float_tflite_bytes"]

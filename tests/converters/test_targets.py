@@ -163,7 +163,7 @@ def test_int8_keeps_the_accuracy_of_a_trained_float_model(mnist_small, tmp_path)
     x = mnist_small.normalize(mnist_small.x_test[:300])
     report = convert_model(model, tmp_path, "int8", calibration_x=x,
                            calibration_y=mnist_small.y_test[:300], compare_float=False)
-    assert report["agreement"]["original_model_top1_agreement"] >= 0.95
+    assert report["verification"]["original_model_top1_agreement"] >= 0.95
     assert report["accuracy"]["cost"] <= 0.05
     assert "quant_stem_conv" in report["int8"]["calibrated_ranges"]
 

@@ -1,0 +1,83 @@
+"""Write the larq-zoo section of docs/converters.md from the committed measurements.
+
+    python tools/zoo_doc.py          # rewrites the block between <!-- zoo:begin/end -->
+
+Inputs: ``results/zoo.json`` (written by ``BNNKIT_ZOO_TABLE=results/zoo.json pytest -m slow
+tests/converters/test_zoo.py``) and ``results/zoo_explain.json`` (``tools/zoo_evidence.py``).
+``tests/converters/test_zoo_doc.py`` checks that the doc and these files agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "converters.md"
+TABLE = ROOT / "results" / "zoo.json"
+EVIDENCE = ROOT / "results" / "zoo_explain.json"
+BLOCK = re.compile(r"<!-- zoo:begin -->\n.*?<!-- zoo:end -->", re.S)
+
+
+def _cell(row: dict) -> str:
+    tie = row.get("tie_check") or {}
+    verdict = "passed" if row["passed"] else "FAILED"
+    if row["criterion"] == "elementwise_tie_aware":
+        verdict += (f" (sign ties: {tie['sign_ties']['tie_flips']:,} tie flips; every one of "
+                    f"{tie['layers_compared']} layers agrees on its own inputs)")
+    elif row["criterion"] == "elementwise":
+        verdict += f" ({row['fraction_beyond_tolerance']:.2%} of outputs beyond tolerance)"
+    return (f"{row['size_mb']:.2f} MB, {row['lce_bconv2d']} `LceBconv2d`, "
+            f"{row['binary_fraction']:.1%} binary MACs, top-1 vs original "
+            f"{row['original_model_top1_agreement']:.1%}; {verdict}")
+
+
+def render_table(table: dict) -> list[str]:
+    lines = ["| model | CLI (`.h5` saved by the user) | Python API (`converters.convert_model`) |",
+             "|---|---|---|"]
+    for name, rows in table.items():
+        lines.append(f"| {name} | {_cell(rows['cli'])} | {_cell(rows['api'])} |")
+    return lines
+
+
+def render_evidence(evidence: dict) -> list[str]:
+    lines = []
+    for name, result in evidence.items():
+        divergence = result["explain"]["first_divergence"]
+        flips = result["flips"]
+        lines.append(f"- **{name}**: first divergence at `{divergence['layer']}` "
+                     f"({divergence['class']} -> `{divergence['op']}`), "
+                     f"{divergence['chained']['fraction_beyond']:.1%} of its elements beyond "
+                     f"the tolerance, {divergence['local']['fraction_beyond']:.2%} on its own "
+                     f"inputs. At `{flips['layer']}` (the pre-sign values feeding it, "
+                     f"{'x'.join(map(str, flips['shape']))}): {flips['sign_flips']:,} sign flips, "
+                     f"{flips['flips_where_keras_is_exactly_0']:,} where Keras is exactly 0 and "
+                     f"{flips['flips_where_tflite_is_exactly_0']:,} where the `.tflite` is "
+                     f"exactly 0; {flips['flips_on_border_pixels']:,} on border pixels; largest "
+                     f"|value| at a flip: Keras {flips['max_abs_keras_at_flips']:.1e}, "
+                     f"`.tflite` {flips['max_abs_tflite_at_flips']:.1e}.")
+    return lines
+
+
+def render(table: dict, evidence: dict) -> str:
+    lines = ["<!-- zoo:begin -->",
+             "Measured by the slow test (`results/zoo.json`; random init, seed 0, no dataset, so "
+             "64 random images and the elementwise criterion):", ""]
+    lines += render_table(table)
+    lines += ["", "Why XNORNet and BinaryAlexNet differ from their `.tflite` on random images "
+              "(`tools/zoo_evidence.py`, `results/zoo_explain.json`, 4 random images):", ""]
+    lines += render_evidence(evidence)
+    lines.append("<!-- zoo:end -->")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    table = json.loads(TABLE.read_text())
+    evidence = json.loads(EVIDENCE.read_text())
+    text = DOC.read_text()
+    DOC.write_text(BLOCK.sub(lambda _: render(table, evidence), text))
+
+
+if __name__ == "__main__":
+    main()
