@@ -136,3 +136,52 @@ def test_elementwise_criterion_counts_elements_beyond_the_tolerance():
     actual[0, 1] += 0.01
     result = judge(expected, actual, real_data=False, bounds=bounds)
     assert not result["passed"] and result["fraction_beyond_tolerance"] == pytest.approx(2e-3)
+
+
+def _zero_padded_binary_model(channels: int = 64):
+    """Random-init binary convs with "same" zero padding (larq's default ``pad_values=0``),
+    as in larq-zoo's BinaryAlexNet: many pre-activations are exactly 0."""
+    import larq as lq
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((13, 13, channels))
+    x = inputs
+    for _ in range(2):
+        x = lq.layers.QuantConv2D(channels, 3, padding="same", input_quantizer="ste_sign",
+                                  kernel_quantizer="ste_sign", use_bias=False)(x)
+        x = tf.keras.layers.BatchNormalization(scale=False)(x)
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    return tf.keras.Model(inputs, tf.keras.layers.Dense(10, activation="softmax")(x))
+
+
+def test_lce_rounds_exact_zero_pre_activations_on_zero_padded_borders():
+    """Upstream behaviour the tie-aware criterion exists for: LCE adds the "same"
+    zero-padding correction to the already scaled float output (bconv2d's
+    ``zero_padding_correction``), so a border pre-activation that is exactly 0 in Keras comes
+    out as a rounding residue; interior zeros stay exact. If LCE changes, this test says so."""
+    import tensorflow as tf
+
+    from converters.convert import convert_submodel
+    from converters.runtime import open_runner
+
+    model = _zero_padded_binary_model()
+    cut = tf.keras.Model(model.inputs, model.layers[2].output)  # the first BN's output
+    x = np.random.default_rng(0).choice([-1.0, 1.0], size=(2, 13, 13, 64)).astype(np.float32)
+    keras = cut.predict(x, verbose=0)
+    tflite = open_runner(convert_submodel(cut, "lce"), trial=False).predict(x)
+    border = np.zeros((13, 13), bool)
+    border[[0, -1], :] = border[:, [0, -1]] = True
+    zeros = keras == 0
+    assert np.array_equal(zeros[:, ~border], (tflite == 0)[:, ~border])
+    residues = np.abs(tflite[zeros & border[None, :, :, None]])
+    assert np.sum(residues > 0) > 0 and residues.max() < 1e-3
+
+
+def test_sign_ties_pass_the_tie_aware_criterion_and_are_counted(tmp_path):
+    report = convert_model(_zero_padded_binary_model(), tmp_path, compare_float=False)
+    checks = report["verification"]
+    assert checks["passed"] and checks["criterion"] == "elementwise_tie_aware"
+    assert checks["fraction_beyond_tolerance"] > checks["bounds"]["max_fraction"]
+    ties = checks["tie_check"]["sign_ties"]
+    assert ties["tie_flips"] > 0 and ties["tie_flips"] == ties["sign_flips"]
