@@ -60,21 +60,27 @@ def render_evidence(evidence: dict) -> list[str]:
     return lines
 
 
-def render(table: dict, evidence: dict) -> str:
-    lines = ["<!-- zoo:begin -->",
-             "Measured by the slow test (`results/zoo.json`; random init, seed 0, no dataset, so "
-             "64 random images and the elementwise criterion):", ""]
-    lines += render_table(table)
-    lines += ["", "Why XNORNet and BinaryAlexNet differ from their `.tflite` on random images "
-              "(`tools/zoo_evidence.py`, `results/zoo_explain.json`, 4 random images):", ""]
+def render(table: dict | None, evidence: dict) -> str:
+    lines = ["<!-- zoo:begin -->"]
+    if table:
+        lines += ["Measured by the slow test (`results/zoo.json`; random init, seed 0, no "
+                  "dataset, so 64 random images and the elementwise criterion):", ""]
+        lines += render_table(table) + [""]
+    lines += [("Why XNORNet and BinaryAlexNet differ from their `.tflite` on random images "
+               "(`tools/zoo_evidence.py`, `results/zoo_explain.json`, 4 random images):"), ""]
     lines += render_evidence(evidence)
     lines.append("<!-- zoo:end -->")
     return "\n".join(lines)
 
 
+def load() -> tuple[dict | None, dict]:
+    """The committed table (None until the slow test has written it) and evidence."""
+    table = json.loads(TABLE.read_text()) if TABLE.is_file() else None
+    return table, json.loads(EVIDENCE.read_text())
+
+
 def main() -> None:
-    table = json.loads(TABLE.read_text())
-    evidence = json.loads(EVIDENCE.read_text())
+    table, evidence = load()
     text = DOC.read_text()
     DOC.write_text(BLOCK.sub(lambda _: render(table, evidence), text))
 

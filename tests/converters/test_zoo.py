@@ -95,19 +95,35 @@ def _cli_convert(model_file: Path, out: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def table():
-    rows: dict = {}
-    yield rows
+    """The measured rows, written to ``$BNNKIT_ZOO_TABLE`` after each architecture (so a
+    later failure keeps the rows measured before it)."""
     destination = os.environ.get("BNNKIT_ZOO_TABLE")
-    if destination:
-        Path(destination).write_text(json.dumps(rows, indent=2) + "\n")
+    rows: dict = json.loads(Path(destination).read_text()) \
+        if destination and Path(destination).is_file() else {}
+
+    def record(name: str, row: dict) -> None:
+        rows[name] = row
+        if destination:
+            Path(destination).write_text(json.dumps(rows, indent=2) + "\n")
+
+    return record
 
 
-@pytest.mark.parametrize("name", list(EXPECTED))
+#: LCE 0.16.0's converter dies with a segmentation fault (in-process, exit 139) on larq-zoo's
+#: DoReFaNet (random init), reproducibly; a small DoReFa conv and a DoReFa QuantDense convert.
+#: The crash kills the converting process, so bnnkit cannot refuse it with a message yet.
+LCE_CONVERTER_CRASHES = {"DoReFaNet"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.skip(reason="LCE's converter segfaults on it"))
+    if name in LCE_CONVERTER_CRASHES else name for name in EXPECTED])
 def test_zoo_architecture_converts_and_verifies_through_cli_and_api(name, tmp_path, table):
     model = _build(name)
     model.save(tmp_path / f"{name}.h5")  # as a user would, before handing it to the CLI
     api = convert_model(model, tmp_path / "api", compare_float=False)  # no data: random images
     cli = _cli_convert(tmp_path / f"{name}.h5", tmp_path / "cli")
-    table[name] = {"api": _row(api), "cli": _row(cli)}
-    for report, row in ((api, table[name]["api"]), (cli, table[name]["cli"])):
+    rows = {"cli": _row(cli), "api": _row(api)}
+    table(name, rows)
+    for report, row in ((api, rows["api"]), (cli, rows["cli"])):
         _check(name, row, report)
