@@ -21,6 +21,9 @@ from converters_support import tiny_model, trained_tiny_model
 # rounding; int8 and litert round real-valued layers to 8 bits, which can flip a sign
 # of the next binary layer for activations very close to zero.
 MIN_AGREEMENT = {"lce": 0.97, "int8": 0.9, "litert": 0.9}
+# Targets that store every weight in fewer bits (no 1-bit packing): the bound on the .tflite
+# size against the float one. The others pack binary layers in 1 bit, real ones in float32.
+MAX_SIZE_VS_FLOAT = {"int8": 1 / 2.5, "litert": 1 / 2.5}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def test_method_converts_to_target_with_agreement_histogram_and_size(
     histogram = report["op_histogram"]
     binary_convs = sum(layer["binary_terms"] for layer in report["macs"]["layers"]
                        if layer["kind"] == "binary")
-    if target == "litert":
+    if not TARGETS.get(target).binary_kernels:
         assert report["custom_ops"] == []
         assert "CONV_2D" in histogram
         assert report["macs"]["binary_fraction"] == 0.0
@@ -56,7 +59,7 @@ def test_method_converts_to_target_with_agreement_histogram_and_size(
         assert histogram.get("LceBconv2d", 0) == binary_convs
         assert report["macs"]["binary_fraction"] == pytest.approx(
             report["macs"]["model_binary_fraction"])
-    if target == "int8":
+    if TARGETS.get(target).fine_tunes:
         assert histogram.get("QUANTIZE", 0) >= 1 and report["int8"]["annotated_layers"]
 
     assert report["agreement"]["top1_agreement"] >= MIN_AGREEMENT[target]
@@ -64,8 +67,9 @@ def test_method_converts_to_target_with_agreement_histogram_and_size(
     assert abs(report["accuracy"]["keras"] - report["accuracy"]["tflite"]) <= 0.1
 
     binary_weights = get_method(method).binary_weights
-    if target == "litert" or (target == "int8"):
-        assert report["size"]["tflite_bytes"] < report["size"]["float_tflite_bytes"] / 2.5  # int8 weights
+    if target in MAX_SIZE_VS_FLOAT:
+        assert (report["size"]["tflite_bytes"]
+                < report["size"]["float_tflite_bytes"] * MAX_SIZE_VS_FLOAT[target])
     elif binary_weights and get_method(method).binary_activations:
         assert report["size"]["tflite_bytes"] < report["size"]["float_tflite_bytes"] / 8  # 1-bit packed
     else:
@@ -76,7 +80,7 @@ def test_method_converts_to_target_with_agreement_histogram_and_size(
     # auto: the LCE interpreter only when the model holds LCE ops
     assert runner.runtime == ("lce" if "LceBconv2d" in histogram or "LceQuantize" in histogram
                               else "tflite")
-    if target == "litert":
+    if not TARGETS.get(target).binary_kernels:
         import tensorflow as tf
 
         interpreter = tf.lite.Interpreter(model_path=str(tmp_path / "model.tflite"))
@@ -145,8 +149,8 @@ def test_layer_no_target_supports_is_an_unsupported_model(tmp_path):
 @pytest.mark.parametrize("target", TARGETS.names())
 def test_bnn_converts_to_every_target(target, tmp_path):
     report = convert_model(tiny_model("bnn"), tmp_path, target, compare_float=False)
-    if target == "litert":
-        assert report["custom_ops"] == [] and report["runtime"] == "tflite"
+    if not TARGETS.get(target).binary_kernels:
+        assert report["custom_ops"] == [] and report["runtime"] == TARGETS.get(target).runtime
         out = open_runner(tmp_path / "model.tflite", runtime="litert").predict(
             np.zeros((2, 28, 28, 1), np.float32))
         assert out.shape == (2, 10)
