@@ -13,6 +13,8 @@ Modules:
   throughput, conversion time, peak memory).
 * :mod:`bnnkit.bench.report`: ``bnnkit report`` (train, convert, evaluate every method; resumes).
 * :mod:`bnnkit.bench.imagenet`: ImageNet-scale build-and-convert figures (no training).
+* :mod:`bnnkit.bench.kernels`: ``bnnkit bench --kernels``: the delegate's x86 binary kernels
+  against this CPU's measured popcount roofline, per layer (Bi-Real-18) and whole models.
 * :mod:`bnnkit.bench.papers`: published numbers with their citations.
 """
 

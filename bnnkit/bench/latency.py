@@ -108,13 +108,15 @@ class _Timed:
         for _ in range(3):
             self.run()  # warm-up: allocation, packing of weights
 
-    def measure(self, invocations: int) -> float:
-        times = []
+    def measure(self, invocations: int) -> tuple[float, float]:
+        """Median wall time and median CPU time of this thread, ms per inference."""
+        times, cpu = [], []
         for _ in range(invocations):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             self.run()
             times.append(time.perf_counter() - start)
-        return statistics.median(times) * 1000.0
+            cpu.append(time.thread_time() - start_cpu)
+        return statistics.median(times) * 1000.0, statistics.median(cpu) * 1000.0
 
 
 def summarize(values: list[float]) -> dict:
@@ -149,21 +151,28 @@ def measure_latency(
 
     # Returns
         ``{name: {"ms": summary, "speedup": summary or None, **config}}`` where a summary has
-        median, min, max, iqr and n.
+        median, min, max, iqr and n. One-thread configs also get ``cpu_ms`` and
+        ``cpu_speedup``: the same from the CPU time of the invoking thread, which runs the
+        whole inference at 1 thread; on a shared machine it leaves out the time other
+        processes held the core (``cpu_speedup`` only when the baseline is 1-thread too).
     """
     names = [c.name for c in configs]
     if len(set(names)) != len(names):
         raise ValueError("configuration names must be unique")
     timed = {c.name: _Timed(c) for c in configs}
     per_round: dict[str, list[float]] = {name: [] for name in names}
+    cpu_round: dict[str, list[float]] = {name: [] for name in names}
     rng = random.Random(seed)
     for index in range(rounds):
         order = list(names)
         rng.shuffle(order)
         for name in order:
-            per_round[name].append(timed[name].measure(invocations))
+            wall, cpu = timed[name].measure(invocations)
+            per_round[name].append(wall)
+            cpu_round[name].append(cpu)
         if log:
             log(f"latency round {index + 1}/{rounds} done")
+    threads = {c.name: c.threads for c in configs}
     results = {}
     for config in configs:
         entry = {
@@ -177,12 +186,16 @@ def measure_latency(
         }
         base = (baseline or {}).get(config.name)
         if base:
-            ratios = [
-                b / t
-                for b, t in zip(per_round[base], per_round[config.name], strict=False)
-                if t > 0
-            ]
-            entry["speedup"] = summarize(ratios)
+            entry["speedup"] = _ratios(per_round[base], per_round[config.name])
             entry["baseline"] = base
+        if config.threads == 1:
+            entry["cpu_ms"] = summarize(cpu_round[config.name])
+            if base and threads[base] == 1:
+                entry["cpu_speedup"] = _ratios(cpu_round[base], cpu_round[config.name])
         results[config.name] = entry
     return results
+
+
+def _ratios(base: list[float], values: list[float]) -> dict:
+    """base / value per round (a speed-up), summarized."""
+    return summarize([b / t for b, t in zip(base, values, strict=False) if t > 0])

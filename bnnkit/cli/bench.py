@@ -1,12 +1,16 @@
 """``bnnkit bench``: latency (float XNNPACK, int8, litert, LCE with each kernel option; 1 and 2
-threads), training throughput, conversion time and peak memory, on this host, in one run."""
+threads), training throughput, conversion time and peak memory, on this host, in one run.
+
+``bnnkit bench --kernels``: the x86 binary kernels of the LCE-kernel delegate instead (this
+CPU's popcount roofline, Bi-Real-18's binary convolutions, whole ImageNet-size and LeNet
+models against float and int8 XNNPACK and LCE's interpreter): kernels.json and kernels.md."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "run_kernels"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,10 +35,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--nice", type=int, default=10, help="niceness of conversion processes")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    kernels = parser.add_argument_group("the x86 kernel section (--kernels)")
+    kernels.add_argument(
+        "--kernels",
+        action="store_true",
+        help="run the x86 kernel section instead (kernels.json, kernels.md)",
+    )
+    kernels.add_argument(
+        "--sources",
+        help="the delegate's pinned third-party sources "
+        "(default: $BNNKIT_LCE_SOURCES or a download)",
+    )
+    kernels.add_argument("--delegate", help="a built delegate .so (default: build one)")
+    kernels.add_argument(
+        "--models-dir",
+        help="cache of the converted models (224x224 "
+        "conversions take minutes; reused when present)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.kernels:
+        return run_kernels(args)
     from bnnkit.bench.bench import DEFAULT_LCE_METHODS, run_bench
 
     result = run_bench(
@@ -53,4 +76,21 @@ def run(args: argparse.Namespace) -> int:
         from bnnkit.bench.bench import bench_markdown
 
         print(bench_markdown(result))
+    return 0
+
+
+def run_kernels(args: argparse.Namespace) -> int:
+    from bnnkit.bench.kernels import kernels_markdown, run_kernel_bench
+
+    result = run_kernel_bench(
+        args.out,
+        sources=args.sources,
+        delegate=args.delegate,
+        models_dir=args.models_dir,
+        threads=tuple(args.threads),
+        rounds=args.rounds,
+        invocations=args.invocations,
+        nice=args.nice,
+    )
+    print(json.dumps(result, indent=2, default=str) if args.json else kernels_markdown(result))
     return 0

@@ -175,6 +175,11 @@ void SetTransforms(std::mt19937_64& rng, Problem* p) {
     const int spread = 2 + int(std::sqrt(double(k)));
     p->thresholds.push_back(k / 2 + int(rng() % (2 * spread)) - spread);
   }
+  // LCE's portable kernel reads up to 3 entries past the last output channel (it computes
+  // 4 channels at a time); LCE pads these arrays with LCE_EXTRA_BYTES (bconv2d.cc).
+  for (std::size_t i = 0; i < LCE_EXTRA_BYTES / sizeof(float); ++i) {
+    p->multiplier.push_back(0.0f), p->bias.push_back(0.0f), p->thresholds.push_back(0);
+  }
   std::int32_t clamp_min = std::numeric_limits<std::int32_t>::lowest();
   std::int32_t clamp_max = std::numeric_limits<std::int32_t>::max();
   if (s.clamp) {  // like a fused ReLU/ReLU6 after LCE's back-transformation
