@@ -21,6 +21,8 @@ from bnnkit.cli.convert import add_custom_objects_argument
 from converters.runs import run_config
 from converters.targets import TARGETS
 
+__all__ = ["register", "run"]
+
 DEFAULT_IMAGES = 8
 EXPLAIN_FILE = "explain.json"
 
