@@ -8,17 +8,22 @@ models against float and int8 XNNPACK and LCE's interpreter): kernels.json and k
 from __future__ import annotations
 
 import argparse
-import json
+
+from bnnkit.cli.command import add_command, call, respond
 
 __all__ = ["register", "run", "run_kernels"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "bench", help="benchmark targets, kernels and training speed", description=__doc__
+    parser = add_command(
+        subparsers, "bench", "benchmark targets, kernels and training speed", __doc__
     )
     parser.add_argument(
-        "--out", default="results", help="folder for bench.json and bench.md (default: results)"
+        "--out",
+        dest="out_dir",
+        metavar="OUT",
+        default="results",
+        help="folder for bench.json and bench.md (default: results)",
     )
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
@@ -29,12 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="single-image inferences per configuration and round",
     )
     parser.add_argument(
-        "--methods", nargs="+", help="methods to time as LCE models (default: bnn xnor horq bireal)"
+        "--methods",
+        dest="lce_methods",
+        metavar="METHOD",
+        nargs="+",
+        help="methods to time as LCE models (default: bnn xnor horq bireal)",
     )
     parser.add_argument("--throughput-steps", type=int, default=5)
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--nice", type=int, default=10, help="niceness of conversion processes")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     kernels = parser.add_argument_group("the x86 kernel section (--kernels)")
     kernels.add_argument(
         "--kernels",
@@ -58,39 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.kernels:
         return run_kernels(args)
-    from bnnkit.bench.bench import DEFAULT_LCE_METHODS, run_bench
+    from bnnkit.bench.bench import DEFAULT_LCE_METHODS, bench_markdown, run_bench
 
-    result = run_bench(
-        args.out,
-        threads=tuple(args.threads),
-        rounds=args.rounds,
-        invocations=args.invocations,
-        lce_methods=tuple(args.methods or DEFAULT_LCE_METHODS),
-        throughput_steps=args.throughput_steps,
-        skip_throughput=args.skip_throughput,
-        nice=args.nice,
-    )
-    if args.json:
-        print(json.dumps(result, indent=2, default=str))
-    else:
-        from bnnkit.bench.bench import bench_markdown
-
-        print(bench_markdown(result))
-    return 0
+    methods = tuple(args.lce_methods or DEFAULT_LCE_METHODS)
+    return respond(args, call(run_bench, args, lce_methods=methods), bench_markdown)
 
 
 def run_kernels(args: argparse.Namespace) -> int:
     from bnnkit.bench.kernels import kernels_markdown, run_kernel_bench
 
-    result = run_kernel_bench(
-        args.out,
-        sources=args.sources,
-        delegate=args.delegate,
-        models_dir=args.models_dir,
-        threads=tuple(args.threads),
-        rounds=args.rounds,
-        invocations=args.invocations,
-        nice=args.nice,
-    )
-    print(json.dumps(result, indent=2, default=str) if args.json else kernels_markdown(result))
-    return 0
+    return respond(args, call(run_kernel_bench, args), kernels_markdown)

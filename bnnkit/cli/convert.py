@@ -12,20 +12,22 @@ short table; ``--json`` prints the whole report.
 from __future__ import annotations
 
 import argparse
-import json
 
+from bnnkit.cli.command import add_command, call, respond
+from converters.report import format_table
 from converters.targets import TARGETS
 
-__all__ = ["add_custom_objects_argument", "module_list", "register", "run"]
+__all__ = ["add_custom_objects_argument", "format_result", "module_list", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "convert",
-        help="convert a trained model to a verified .tflite",
-        description="Convert a run folder or a Keras model file to .tflite for a target "
-        f"({'; '.join(f'{t.name}: {t.description}' for t in TARGETS)}), check it "
-        "against the Keras model and write model.tflite and conversion.json.",
+        "convert a trained model to a verified .tflite",
+        "Convert a run folder or a Keras model file to .tflite for a target "
+        f"({'; '.join(f'{t.name}: {t.description}' for t in TARGETS)}), check it against the "
+        "Keras model and write model.tflite and conversion.json.",
     )
     parser.add_argument(
         "model",
@@ -81,7 +83,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_custom_objects_argument(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
 
 
@@ -103,32 +104,20 @@ def add_custom_objects_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def format_result(report: dict) -> str:
+    """The conversion table and where the files went."""
+    return (
+        format_table(report)
+        + f"\nwrote {report['model_path']} and {report['output']}/conversion.json"
+        + (f"; bundle {report['bundle']}" if report["bundle"] else "")
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    from converters.report import format_table
     from converters.runs import convert_run
 
-    report = convert_run(
-        args.model,
-        target=args.target,
-        output=args.output,
-        dataset=args.dataset,
-        data_dir=args.data_dir,
-        qat_epochs=args.qat_epochs,
-        allow_float=args.allow_float,
-        bundle=args.bundle,
-        custom_objects=args.custom_objects,
-        overwrite=args.overwrite,
-        verification={
-            "min_agreement": args.min_agreement,
-            "allow_disagreement": args.allow_disagreement,
-        },
-    )
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(format_table(report))
-        print(
-            f"wrote {report['model_path']} and {report['output']}/conversion.json"
-            + (f"; bundle {report['bundle']}" if report["bundle"] else "")
-        )
-    return 0
+    verification = {
+        "min_agreement": args.min_agreement,
+        "allow_disagreement": args.allow_disagreement,
+    }
+    return respond(args, call(convert_run, args, verification=verification), format_result)

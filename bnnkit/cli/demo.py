@@ -7,17 +7,15 @@ from the usual search, or the small real MNIST subset shipped with bnnkit when t
 from __future__ import annotations
 
 import argparse
-import json
 
 from bnnkit.bench.demo import DEMO_EPOCHS
+from bnnkit.cli.command import add_command, call, respond
 
 __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo", help="train, convert and evaluate a BNN on MNIST", description=__doc__
-    )
+    parser = add_command(subparsers, "demo", "train, convert and evaluate a BNN on MNIST", __doc__)
     parser.add_argument("--data-dir", help="look for MNIST here first")
     parser.add_argument("--epochs", type=int, default=DEMO_EPOCHS)
     parser.add_argument("--runs-dir", default="runs")
@@ -28,20 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--train-limit", type=int, help="use only the first N training images")
     parser.add_argument("--test-limit", type=int, help="use only the first N test images")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from bnnkit.bench.demo import format_summary, run_demo
 
-    summary = run_demo(
-        data_dir=args.data_dir,
-        epochs=args.epochs,
-        runs_dir=args.runs_dir,
-        name=args.name,
-        train_limit=args.train_limit,
-        test_limit=args.test_limit,
-    )
-    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
-    return 0
+    return respond(args, call(run_demo, args), format_summary)

@@ -11,19 +11,19 @@ run on the first available runtime that has its ops (``--runtime`` picks one); t
 from __future__ import annotations
 
 import argparse
-import json
 
-from converters.runtime import AUTO, runtime_choices
+from bnnkit.cli.command import add_command, add_runtime_argument, call, respond
 
-__all__ = ["register", "run"]
+__all__ = ["format_result", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "evaluate",
-        help="accuracy of a .tflite on a dataset",
-        description="Run a .tflite (or a bundle folder) on a dataset's test split and print "
-        "its top-1 accuracy, the runtime and kernel options used.",
+        "accuracy of a .tflite on a dataset",
+        "Run a .tflite (or a bundle folder) on a dataset's test split and print its top-1 "
+        "accuracy, the runtime and kernel options used.",
     )
     parser.add_argument(
         "model", metavar="MODEL.tflite", help="a .tflite file or a folder holding model.tflite"
@@ -36,34 +36,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, metavar="N", help="interpreter threads (default 1)"
     )
-    parser.add_argument(
-        "--runtime",
-        choices=runtime_choices(),
-        default=AUTO,
-        help="interpreter (default: the first one available here that has the model's ops)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_runtime_argument(parser)
     parser.set_defaults(func=run)
+
+
+def format_result(result: dict) -> str:
+    options = ", ".join(f"{k}={v}" for k, v in result["options"].items())
+    return (
+        f"{result['model']}: top-1 accuracy {result['accuracy']:.2%} on {result['n']} "
+        f"{result['dataset']} test images ({result['runtime']} runtime, {options}; "
+        f"{result['ms_per_image']:.2f} ms/image)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from converters.evaluate import evaluate_on_dataset
 
-    result = evaluate_on_dataset(
-        args.model,
-        dataset=args.dataset,
-        data_dir=args.data_dir,
-        limit=args.limit,
-        threads=args.threads,
-        runtime=args.runtime,
-    )
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        options = ", ".join(f"{k}={v}" for k, v in result["options"].items())
-        print(
-            f"{result['model']}: top-1 accuracy {result['accuracy']:.2%} on {result['n']} "
-            f"{result['dataset']} test images ({result['runtime']} runtime, {options}; "
-            f"{result['ms_per_image']:.2f} ms/image)"
-        )
-    return 0
+    return respond(args, call(evaluate_on_dataset, args), format_result)

@@ -10,19 +10,20 @@ The checks and the copy are :func:`converters.android.export_android`.
 from __future__ import annotations
 
 import argparse
-import json
 
+from bnnkit.cli.command import add_command, call, respond
 from converters.android import FLAVORS
 
 __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "export-android",
-        help="put a model bundle into the Android app's assets",
-        description="Copy a bundle (model.tflite + labels.txt + metadata.json) into the "
-        "Android app's assets, after checking that the chosen flavor can run it.",
+        "put a model bundle into the Android app's assets",
+        "Copy a bundle (model.tflite + labels.txt + metadata.json) into the Android app's "
+        "assets, after checking that the chosen flavor can run it.",
     )
     parser.add_argument("bundle", metavar="BUNDLE", help="a bundle folder")
     parser.add_argument(
@@ -38,18 +39,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace a bundle already in the assets"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from converters.android import export_android
 
-    dest = export_android(args.bundle, args.app, flavor=args.flavor, overwrite=args.overwrite)
+    dest = call(export_android, args)
     result = {"bundle": args.bundle, "destination": str(dest), "flavor": args.flavor}
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        variant = args.flavor or "litert or lce"
-        print(f"exported {args.bundle} -> {dest}; build the {variant} variant of the app")
-    return 0
+    variant = args.flavor or "litert or lce"
+    return respond(
+        args,
+        result,
+        lambda r: (
+            f"exported {r['bundle']} -> {r['destination']}; build the {variant} variant of the app"
+        ),
+    )

@@ -11,21 +11,21 @@ uses too); a bare ``.tflite``'s assumptions are printed as notes.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from converters.runtime import AUTO, runtime_choices
+from bnnkit.cli.command import add_command, add_runtime_argument, call, respond
 
 __all__ = ["main", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "predict",
-        help="top-k classes of image files on a bundle or .tflite",
-        description="Print the top-k classes of each image (PNG/JPEG/..., any size and mode), "
-        "preprocessed as the bundle's metadata.json says. A bare .tflite is assumed "
-        "to take [-1, 1]-normalized pixels and its classes are numbered.",
+        "top-k classes of image files on a bundle or .tflite",
+        "Print the top-k classes of each image (PNG/JPEG/..., any size and mode), preprocessed "
+        "as the bundle's metadata.json says. A bare .tflite is assumed to take [-1, 1]-normalized "
+        "pixels and its classes are numbered.",
     )
     parser.add_argument(
         "model",
@@ -36,7 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--top-k", type=int, default=3, metavar="K", help="classes to print per image (default 3)"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
         "--threads",
         type=int,
@@ -44,28 +43,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="interpreter threads (default: the runtime's)",
     )
-    parser.add_argument(
-        "--runtime",
-        choices=runtime_choices(),
-        default=AUTO,
-        help="interpreter (default: the first one available here that has the model's ops)",
-    )
+    add_runtime_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from converters.predict import format_text, predict_images
 
-    report = predict_images(
-        args.model, args.images, top_k=args.top_k, threads=args.threads, runtime=args.runtime
-    )
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
+    report = call(predict_images, args)
+    if not args.json:
         for note in report["notes"]:
             print(f"note: {note}", file=sys.stderr)
-        print(format_text(report["predictions"]))
-    return 0
+    return respond(args, report, lambda result: format_text(result["predictions"]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,16 +4,18 @@ budget, convert and evaluate each, and write REPORT.md, plots and report.json. R
 from __future__ import annotations
 
 import argparse
-import json
 
-__all__ = ["register", "run"]
+from bnnkit.cli.command import add_command, call, respond
+
+__all__ = ["SUMMARY_KEYS", "format_summary", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "report",
-        help="the reproduction report (trains, converts, evaluates every method)",
-        description=__doc__,
+        "the reproduction report (trains, converts, evaluates every method)",
+        __doc__,
     )
     parser.add_argument("--datasets", nargs="+", default=["mnist", "fashion_mnist"])
     parser.add_argument("--methods", nargs="+", help="default: every method")
@@ -23,52 +25,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--train-limit", type=int, help="use only the first N training images")
     parser.add_argument("--test-limit", type=int, help="use only the first N test images")
     parser.add_argument("--data-dir", help="look for dataset files here first")
-    parser.add_argument("--out", default="results")
+    parser.add_argument("--out", dest="out_dir", metavar="OUT", default="results")
     parser.add_argument("--runs-dir", help="where the runs live (default: <out>/runs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--latency-rounds", type=int, default=5)
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)
+
+
+SUMMARY_KEYS = (
+    "dataset",
+    "method",
+    "target",
+    "keras_accuracy",
+    "tflite_accuracy",
+    "agreement",
+    "tflite_bytes",
+)
+
+
+def format_summary(summary: dict) -> str:
+    lines = [
+        f"{r['dataset']:>14} {r['method']:>7} {r['target']:>6}  keras "
+        f"{r['keras_accuracy']:.4f}  tflite {r['tflite_accuracy']:.4f}  agreement "
+        f"{r['agreement']:.4f}  {r['tflite_bytes']:,} B"
+        for r in summary["results"]
+    ]
+    return "\n".join([*lines, f"-> {summary['out_dir']}/REPORT.md"])
 
 
 def run(args: argparse.Namespace) -> int:
     from bnnkit.bench.report import run_report
 
-    data = run_report(
-        args.out,
-        datasets=args.datasets,
-        methods=args.methods,
-        epochs=args.epochs,
-        train_limit=args.train_limit,
-        test_limit=args.test_limit,
-        data_dir=args.data_dir,
-        runs_dir=args.runs_dir,
-        seed=args.seed,
-        latency_rounds=args.latency_rounds,
-    )
-    summary = [
-        {
-            k: r[k]
-            for k in (
-                "dataset",
-                "method",
-                "target",
-                "keras_accuracy",
-                "tflite_accuracy",
-                "agreement",
-                "tflite_bytes",
-            )
-        }
-        for r in data["results"]
-    ]
-    if args.json:
-        print(json.dumps({"results": summary, "failures": data["failures"]}, indent=2))
-    else:
-        for r in summary:
-            print(
-                f"{r['dataset']:>14} {r['method']:>7} {r['target']:>6}  keras "
-                f"{r['keras_accuracy']:.4f}  tflite {r['tflite_accuracy']:.4f}  agreement "
-                f"{r['agreement']:.4f}  {r['tflite_bytes']:,} B"
-            )
-        print(f"-> {args.out}/REPORT.md")
+    data = call(run_report, args)
+    summary = {
+        "results": [{k: r[k] for k in SUMMARY_KEYS} for r in data["results"]],
+        "failures": data["failures"],
+        "out_dir": str(args.out_dir),
+    }
+    respond(args, summary, format_summary)
     return 1 if data["failures"] and not data["results"] else 0

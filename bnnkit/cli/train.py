@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from bnnkit.cli.command import add_command, call, respond
 from bnnkit.cli.names import RegistryNames, add_listed_argument
 from bnnkit.data import DATASETS
 from bnnkit.errors import InvalidInputError
@@ -16,6 +17,7 @@ __all__ = [
     "METHOD_NAMES",
     "STRATEGY_NAMES",
     "add_data_arguments",
+    "format_result",
     "parse_options",
     "register",
     "run",
@@ -70,9 +72,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train", help="train a binary (or float) network", description=__doc__
-    )
+    parser = add_command(subparsers, "train", "train a binary (or float) network", __doc__)
     # Method and architecture names are checked when the run starts (get_method /
     # build_model), whose errors list the registered names.
     add_listed_argument(parser, "--method", METHOD_NAMES, default="bnn", help=" (default: bnn)")
@@ -105,35 +105,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="STRATEGY",  # a metavar keeps argparse from listing the choices while building
         help="tf.distribute strategy, one of: %(choices)s (multiworker reads $TF_CONFIG)",
     )
-    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.set_defaults(func=run)
+
+
+def format_result(result: dict) -> str:
+    return (
+        f"test accuracy {result['test_accuracy']:.4f} ({result['test_images']} images), "
+        f"{result['parameters']:,} parameters -> {result['run_dir']}/model.keras"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from bnnkit.training import TrainConfig, train
 
-    config = TrainConfig(
-        method=args.method,
-        dataset=args.dataset,
-        arch=args.arch,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        seed=args.seed,
-        data_dir=args.data_dir,
-        train_limit=args.train_limit,
-        test_limit=args.test_limit,
-        method_options=parse_options(args.option),
-        strategy=args.strategy,
+    config = call(
+        TrainConfig, args, learning_rate=args.lr, method_options=parse_options(args.option)
     )
     name = args.name or f"{args.dataset.replace(':', '_').replace('/', '_')}-{args.method}"
     run_dir = Path(args.runs_dir) / name
     metrics = train(config, run_dir, resume=args.resume, overwrite=args.overwrite)
-    if args.json:
-        print(json.dumps({"run_dir": str(run_dir), **metrics}, indent=2))
-    else:
-        print(
-            f"test accuracy {metrics['test_accuracy']:.4f} ({metrics['test_images']} images), "
-            f"{metrics['parameters']:,} parameters -> {run_dir}/model.keras"
-        )
-    return 0
+    return respond(args, {"run_dir": str(run_dir), **metrics}, format_result)
