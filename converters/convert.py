@@ -56,7 +56,7 @@ from converters.rewrites import rewrite_model
 from converters.runtime import RUNTIMES, open_runner
 from converters.seal import seal_model
 from converters.targets import TARGETS, Converted, ConverterInputs, Target, convert_float
-from converters.verify import Bounds, judge, judge_layers
+from converters.verify import Bounds, judge, judge_layers, outputs_agreement
 
 __all__ = [
     "MODEL_FILE",
@@ -310,16 +310,6 @@ def guard(
     return Guarded(data, info, float_layers, missing, expected, produced)
 
 
-def _outputs_agreement(expected: np.ndarray, actual: np.ndarray) -> dict:
-    diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
-    return {
-        "top1_agreement": float(np.mean(expected.argmax(-1) == actual.argmax(-1))),
-        "max_abs_diff": float(diff.max()),
-        "mean_abs_diff": float(diff.mean()),
-        "n": len(expected),
-    }
-
-
 def tie_check(
     keras_model: Any,
     target: Target,
@@ -376,7 +366,7 @@ def verify(
     original = np.asarray(keras_model.predict(calibration.x, batch_size=256, verbose=0))
     tflite = runner.predict(calibration.x)
     agreement = {
-        **_outputs_agreement(original, tflite),
+        **outputs_agreement(original, tflite),
         "reference": "original model",
         "data": calibration.kind,
         "runtime": runner.runtime,
@@ -386,7 +376,7 @@ def verify(
         converted_out = np.asarray(
             converted.model.predict(calibration.x, batch_size=256, verbose=0)
         )
-        agreement["converted_model"] = _outputs_agreement(converted_out, tflite)
+        agreement["converted_model"] = outputs_agreement(converted_out, tflite)
     checks = judge(original, tflite, real_data=calibration.real, bounds=bounds)
     checks["data"] = calibration.kind
     accuracy = None

@@ -38,7 +38,6 @@ import numpy as np
 
 from bnnkit.errors import UnsupportedModelError
 from converters.delegate import default_delegate_path, find_delegate
-from converters.flatbuffer import FlatbufferInfo
 from converters.guard import trial_run
 from converters.runtime import Runner
 
@@ -82,19 +81,9 @@ class LiteRtLceRunner(Runner):
     requires = ("ai_edge_litert",)
     trial_runtime = "litert-lce"
 
-    def __init__(
-        self,
-        data: bytes,
-        info: FlatbufferInfo,
-        *,
-        runtime: str,
-        num_threads: int = 1,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(data, info, runtime=runtime, num_threads=num_threads)
+    def _open(self, data: bytes, options: dict[str, Any]) -> None:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        options = dict(options or {})
         path = _delegate_path(options)
         xnnpack = bool(options.pop("xnnpack", True))
         kernels = {k: v for k, v in options.items() if k != "delegate"}

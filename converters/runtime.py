@@ -97,7 +97,8 @@ def check_input(x: Any, input_shape: Iterable[int]) -> np.ndarray:
 class Runner:
     """A loaded model. ``predict(x)`` takes a float32 NHWC batch, returns the outputs.
 
-    Subclasses open one interpreter. ``requires`` names the Python modules they import;
+    Subclasses open one interpreter in :meth:`_open`. ``requires`` names the Python modules
+    they import;
     :meth:`unavailable_reason` says why the runtime cannot be used on this machine;
     :meth:`trial` runs a model once in a child process on the same kind of interpreter
     (``trial_runtime`` is the mode of ``converters/_trial.py``).
@@ -132,6 +133,11 @@ class Runner:
             )
         self.input_shape = tuple(inputs[0].shape)
         self.options: dict[str, Any] = {"num_threads": self.num_threads}
+        self._open(data, dict(options or {}))
+
+    def _open(self, data: bytes, options: dict[str, Any]) -> None:
+        """Load ``data`` into this runner's interpreter; record the options it runs with."""
+        raise NotImplementedError
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -161,17 +167,8 @@ class LceRunner(Runner):
     requires = ("larq_compute_engine",)
     trial_runtime = "lce"
 
-    def __init__(
-        self,
-        data: bytes,
-        info: FlatbufferInfo,
-        *,
-        runtime: str,
-        num_threads: int = 1,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(data, info, runtime=runtime, num_threads=num_threads)
-        kernel_options = {**LCE_KERNEL_OPTIONS, **(options or {})}
+    def _open(self, data: bytes, options: dict[str, Any]) -> None:
+        kernel_options = {**LCE_KERNEL_OPTIONS, **options}
         self.options.update(kernel_options)
         self._interpreter = load_lite_interpreter()(
             data,
@@ -198,16 +195,7 @@ class LceRunner(Runner):
 class _StockRunner(Runner):
     """A stock TFLite interpreter (``tf.lite`` or ``ai_edge_litert``): builtin ops only."""
 
-    def __init__(
-        self,
-        data: bytes,
-        info: FlatbufferInfo,
-        *,
-        runtime: str,
-        num_threads: int = 1,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(data, info, runtime=runtime, num_threads=num_threads)
+    def _open(self, data: bytes, options: dict[str, Any]) -> None:
         self._interpreter = self._interpreter_class()(
             model_content=data, num_threads=self.num_threads
         )

@@ -38,7 +38,15 @@ import numpy as np
 from bnnkit.errors import InvalidInputError
 from converters.runtime import Runner, open_runner
 
-__all__ = ["compare_keras_tflite", "evaluate_tflite"]
+__all__ = [
+    "Bounds",
+    "compare_keras_tflite",
+    "elementwise_disagreement",
+    "evaluate_tflite",
+    "judge",
+    "judge_layers",
+    "outputs_agreement",
+]
 
 
 def _runner(model_or_runner, **options) -> Runner:
@@ -78,6 +86,17 @@ def elementwise_disagreement(expected, actual, *, tolerance: float) -> dict:
     }
 
 
+def outputs_agreement(expected: np.ndarray, actual: np.ndarray) -> dict:
+    """Top-1 agreement, max and mean abs difference and count of two output batches."""
+    diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
+    return {
+        "top1_agreement": float(np.mean(expected.argmax(-1) == actual.argmax(-1))),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "n": len(expected),
+    }
+
+
 def compare_keras_tflite(
     keras_model: Any,
     tflite_model: str | os.PathLike | bytes | Runner,
@@ -103,12 +122,8 @@ def compare_keras_tflite(
         raise InvalidInputError("no images to compare on")
     expected = np.asarray(keras_model.predict(x, batch_size=batch_size, verbose=0))
     actual = runner.predict(x, batch_size=batch_size)
-    diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
     return {
-        "top1_agreement": float(np.mean(expected.argmax(-1) == actual.argmax(-1))),
-        "max_abs_diff": float(diff.max()),
-        "mean_abs_diff": float(diff.mean()),
-        "n": len(x),
+        **outputs_agreement(expected, actual),
         "runtime": runner.runtime,
         "options": dict(runner.options),
     }

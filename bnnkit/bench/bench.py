@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bnnkit.bench.latency import Config, measure_latency, summarize
+from bnnkit.bench.latency import Config, format_spread, measure_latency, summarize
 from bnnkit.bench.machine import machine_info
 from bnnkit.bench.worker import run_worker
 
@@ -325,14 +325,6 @@ def run_bench(
     return result
 
 
-def _fmt(summary, digits=2):
-    if not summary:
-        return "-"
-    return (
-        f"{summary['median']:.{digits}f} [{summary['min']:.{digits}f}-{summary['max']:.{digits}f}]"
-    )
-
-
 def bench_markdown(result: dict) -> str:
     """The bench result as markdown tables (median [min-max] over rounds)."""
     label = result["machine"]["label"]
@@ -354,8 +346,8 @@ def bench_markdown(result: dict) -> str:
         if name.startswith("layer:"):
             continue
         lines.append(
-            f"| {name.rsplit('/', 1)[0]} | {entry['threads']} | {_fmt(entry['ms'], 3)} "
-            f"| {_fmt(entry['speedup'])} |"
+            f"| {name.rsplit('/', 1)[0]} | {entry['threads']} | {format_spread(entry['ms'], 3)} "
+            f"| {format_spread(entry['speedup'])} |"
         )
     lines += [
         "",
@@ -372,8 +364,9 @@ def bench_markdown(result: dict) -> str:
         i = lat.get(f"layer:{row['layer']}/binary-lce/indirect_bgemm/t1", {})
         lines.append(
             f"| {row['layer']} | {row['c']} | {row['n_w']} | {row['positions']} | "
-            f"{row['filters']} | {_fmt(f.get('ms'), 3)} | {_fmt(d.get('ms'), 3)} | "
-            f"{_fmt(i.get('ms'), 3)} | {_fmt(i.get('speedup'))} | "
+            f"{row['filters']} | {format_spread(f.get('ms'), 3)} | "
+            f"{format_spread(d.get('ms'), 3)} | "
+            f"{format_spread(i.get('ms'), 3)} | {format_spread(i.get('speedup'))} | "
             f"{row['prediction']['xnor']} |"
         )
     lines += [
@@ -419,8 +412,8 @@ def bench_markdown(result: dict) -> str:
                 lines.append(f"| {method} | n/a: {entry['error'][:100]} | |")
             else:
                 lines.append(
-                    f"| {method} | {_fmt(entry['images_per_s'], 0)} | "
-                    f"{_fmt(entry['ratio_vs_' + tp['baseline']])} |"
+                    f"| {method} | {format_spread(entry['images_per_s'], 0)} | "
+                    f"{format_spread(entry['ratio_vs_' + tp['baseline']])} |"
                 )
     lines += ["", f"Total bench time: {result.get('seconds')} s.", ""]
     return "\n".join(lines)

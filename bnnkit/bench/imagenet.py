@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bnnkit.bench.machine import machine_info
-from bnnkit.bench.worker import run_worker
+from bnnkit.bench.worker import convert_in_worker
 
 __all__ = ["MODELS", "main", "run_imagenet"]
 
@@ -61,24 +61,14 @@ def run_imagenet(
             continue
         log(f"building and converting {arch}/{method} ({target}), nice {nice}")
         try:
-            row = run_worker(
-                [
-                    "convert",
-                    "--arch",
-                    arch,
-                    "--method",
-                    method,
-                    "--target",
-                    target,
-                    "--input-shape",
-                    "224,224,3",
-                    "--classes",
-                    "1000",
-                    "--calibration",
-                    "2",
-                    "--out",
-                    str(work / f"{arch}-{method}"),
-                ],
+            row = convert_in_worker(
+                arch,
+                method,
+                target,
+                work / f"{arch}-{method}",
+                input_shape=(224, 224, 3),
+                classes=1000,
+                calibration=2,
                 nice=nice,
                 timeout=3600,
             )

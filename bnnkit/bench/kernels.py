@@ -43,9 +43,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bnnkit.bench.latency import Config, measure_latency
+from bnnkit.bench.latency import Config, format_spread, measure_latency
 from bnnkit.bench.machine import machine_info
-from bnnkit.bench.worker import run_worker
+from bnnkit.bench.worker import convert_in_worker
 from bnnkit.errors import BuildRequirementMissingError, NativeBuildError
 
 __all__ = [
@@ -206,25 +206,15 @@ def _convert(name: str, models_dir: Path, nice: int, log) -> dict:
         return {"path": summary["path"], "tflite_bytes": summary["tflite_bytes"], "cached": False}
     arch, method, target, shape, classes = MODELS[name]
     log(f"converting {name} ({arch}/{method} -> {target}) in a child process")
-    row = run_worker(
-        [
-            "convert",
-            "--arch",
-            arch,
-            "--method",
-            method,
-            "--target",
-            target,
-            "--input-shape",
-            ",".join(map(str, shape)),
-            "--classes",
-            str(classes),
-            "--calibration",
-            "4",
-            "--no-compare-float",
-            "--out",
-            str(out),
-        ],
+    row = convert_in_worker(
+        arch,
+        method,
+        target,
+        out,
+        input_shape=shape,
+        classes=classes,
+        calibration=4,
+        compare_float=False,
         nice=nice,
         timeout=7200,
     )
@@ -547,14 +537,6 @@ def run_kernel_bench(
     return result
 
 
-def _fmt(summary, digits=2) -> str:
-    if not summary:
-        return "-"
-    return (
-        f"{summary['median']:.{digits}f} [{summary['min']:.{digits}f}-{summary['max']:.{digits}f}]"
-    )
-
-
 def _roofline_lines(result: dict) -> list[str]:
     roof = result["roofline"]
     lines = [
@@ -632,9 +614,12 @@ def _model_lines(result: dict) -> list[str]:
         cells = []
         for t in threads:
             entry = latency.get(f"{name}/t{t}", {})
-            cells += [_fmt(entry.get("ms")), _fmt(entry.get("speedup"))]
+            cells += [format_spread(entry.get("ms")), format_spread(entry.get("speedup"))]
             if t == 1:
-                cells += [_fmt(entry.get("cpu_ms")), _fmt(entry.get("cpu_speedup"))]
+                cells += [
+                    format_spread(entry.get("cpu_ms")),
+                    format_spread(entry.get("cpu_speedup")),
+                ]
         lines.append(f"| {model} | {runtime} | " + " | ".join(cells) + " |")
     return lines + [""]
 

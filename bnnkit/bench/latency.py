@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Config", "measure_latency", "summarize"]
+__all__ = ["Config", "format_spread", "measure_latency", "summarize"]
 
 
 @dataclass
@@ -129,6 +129,14 @@ def summarize(values: list[float]) -> dict:
         "iqr": [round(q[0], 4), round(q[2], 4)],
         "n": len(values),
     }
+
+
+def format_spread(summary: dict | None, digits: int = 2) -> str:
+    """``median [min-max]`` of a :func:`summarize` result, ``-`` when there is none."""
+    if not summary:
+        return "-"
+    low, high = summary["min"], summary["max"]
+    return f"{summary['median']:.{digits}f} [{low:.{digits}f}-{high:.{digits}f}]"
 
 
 def measure_latency(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bnnkit.bench.latency import format_spread
 from bnnkit.bench.papers import PUBLISHED, PUBLISHED_SIZES, PUBLISHED_SPEEDUPS
 
 __all__ = ["report_markdown"]
@@ -9,14 +10,6 @@ __all__ = ["report_markdown"]
 
 def _pct(value):
     return "-" if value is None else f"{100 * value:.2f}"
-
-
-def _med(summary, digits=3):
-    if not summary:
-        return "-"
-    return (
-        f"{summary['median']:.{digits}f} [{summary['min']:.{digits}f}-{summary['max']:.{digits}f}]"
-    )
 
 
 def report_markdown(data: dict) -> str:
@@ -69,7 +62,8 @@ def report_markdown(data: dict) -> str:
                 f"| {r['method']} | {r['target']} | {_pct(r['keras_accuracy'])} | "
                 f"{_pct(r['tflite_accuracy'])} | {_pct(r['agreement'])} | "
                 f"{r['tflite_bytes'] / 1024:.1f} | {ratio} | {100 * r['binary_fraction']:.1f} | "
-                f"{_med(r.get('latency_ms'))} | {_med(r.get('speedup_vs_float'), 2)} | "
+                f"{format_spread(r.get('latency_ms'), 3)} | "
+                f"{format_spread(r.get('speedup_vs_float'), 2)} | "
                 f"{prediction} |"
             )
         lines += [
@@ -117,7 +111,7 @@ def _layer_section(data):
         lines.append(
             f"| {r['layer']} | {r['kind']} | {r['c']} | {r['n_w']} | {r['positions']} | "
             f"{r['filters']} | {r['macs']:,} | {p['xnor']} | {horq2} | {p['bwn']} | "
-            f"{p['sbd']} ({p['sbd_k']}) | {_med(measured.get('speedup'), 2)} |"
+            f"{p['sbd']} ({p['sbd_k']}) | {format_spread(measured.get('speedup'), 2)} |"
         )
     if bench:
         lines += [

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["main", "run_worker"]
+__all__ = ["convert_in_worker", "main", "run_worker"]
 
 
 def _rss_mb() -> float:
@@ -183,3 +185,26 @@ def run_worker(argv: list[str], *, nice: int = 0, timeout: float | None = None) 
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def convert_in_worker(
+    arch: str,
+    method: str,
+    target: str,
+    out: str | os.PathLike,
+    *,
+    input_shape: Sequence[int],
+    classes: int,
+    calibration: int,
+    compare_float: bool = True,
+    nice: int = 0,
+    timeout: float | None = None,
+) -> dict:
+    """Build ``arch`` for ``method``, convert it for ``target`` into ``out`` in a child process
+    (:func:`run_worker`), and return its row (``tflite_bytes``, ``seconds``, peak RSS...)."""
+    argv = ["convert", "--arch", arch, "--method", method, "--target", target]
+    argv += ["--input-shape", ",".join(map(str, input_shape)), "--classes", str(classes)]
+    argv += ["--calibration", str(calibration), "--out", str(out)]
+    if not compare_float:
+        argv.append("--no-compare-float")
+    return run_worker(argv, nice=nice, timeout=timeout)

@@ -1,5 +1,7 @@
-"""``bnnkit bench``: latency (float XNNPACK, int8, litert, LCE with each kernel option; 1 and 2
-threads), training throughput, conversion time and peak memory, on this host, in one run.
+"""``bnnkit bench``: benchmark targets, kernels and training speed on this host.
+
+Latency (float XNNPACK, int8, litert, LCE with each kernel option; 1 and 2 threads), training
+throughput, conversion time and peak memory, in one run.
 
 ``bnnkit bench --kernels``: the x86 binary kernels of the LCE-kernel delegate instead (this
 CPU's popcount roofline, Bi-Real-18's binary convolutions, whole ImageNet-size and LeNet
@@ -15,9 +17,7 @@ __all__ = ["register", "run", "run_kernels"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers, "bench", "benchmark targets, kernels and training speed", __doc__
-    )
+    parser = add_command(subparsers, "bench", __doc__)
     parser.add_argument(
         "--out",
         dest="out_dir",

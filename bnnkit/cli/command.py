@@ -2,7 +2,7 @@
 printing the result (as text, or as JSON with ``--json``).
 
     def register(subparsers):
-        parser = add_command(subparsers, "evaluate", "accuracy of a .tflite on a dataset")
+        parser = add_command(subparsers, "evaluate", __doc__)   # the module docstring
         parser.add_argument("model")
         ...
 
@@ -19,18 +19,34 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["add_command", "add_runtime_argument", "call", "respond"]
+__all__ = ["add_command", "add_runtime_argument", "call", "plain_text", "respond"]
+
+
+def plain_text(doc: str) -> str:
+    """A docstring as the terminal shows it: no reST markup (``x``, :func:`x`)."""
+    return re.sub(r":\w+:`~?([^`]+)`", r"\1", doc).replace("``", "")
 
 
 def add_command(
-    subparsers: argparse._SubParsersAction, name: str, summary: str, description: str = ""
+    subparsers: argparse._SubParsersAction, name: str, doc: str, epilog: str | None = None
 ) -> argparse.ArgumentParser:
-    """A subcommand parser with ``summary`` for ``bnnkit --help``, ``description`` (default: the
-    summary) for ``bnnkit NAME --help``, and ``--json``."""
-    parser = subparsers.add_parser(name, help=summary, description=description or summary)
+    """The parser of subcommand ``name``, described by its module docstring ``doc``: the first
+    sentence, after ``bnnkit NAME:``, for ``bnnkit --help``; all of it, examples as written,
+    for ``bnnkit NAME --help``. Adds ``--json``."""
+    text = plain_text(doc).strip()
+    first = " ".join(text.split("\n\n")[0].split())
+    summary = first.split(": ", 1)[-1].rstrip(".")
+    parser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=text,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 

@@ -17,18 +17,14 @@ from bnnkit.cli.command import add_command, call, respond
 from converters.report import format_table
 from converters.targets import TARGETS
 
+# The targets as the registry describes them, for ``bnnkit convert --help``.
+TARGETS_EPILOG = "targets:\n" + "\n".join(f"  {t.name:8} {t.description}" for t in TARGETS)
+
 __all__ = ["add_custom_objects_argument", "format_result", "module_list", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "convert",
-        "convert a trained model to a verified .tflite",
-        "Convert a run folder or a Keras model file to .tflite for a target "
-        f"({'; '.join(f'{t.name}: {t.description}' for t in TARGETS)}), check it against the "
-        "Keras model and write model.tflite and conversion.json.",
-    )
+    parser = add_command(subparsers, "convert", __doc__, TARGETS_EPILOG)
     parser.add_argument(
         "model",
         metavar="RUN_DIR_OR_MODEL_FILE",

@@ -15,7 +15,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "demo", "train, convert and evaluate a BNN on MNIST", __doc__)
+    parser = add_command(subparsers, "demo", __doc__)
     parser.add_argument("--data-dir", help="look for MNIST here first")
     parser.add_argument("--epochs", type=int, default=DEMO_EPOCHS)
     parser.add_argument("--runs-dir", default="runs")

@@ -18,13 +18,7 @@ __all__ = ["format_result", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "evaluate",
-        "accuracy of a .tflite on a dataset",
-        "Run a .tflite (or a bundle folder) on a dataset's test split and print its top-1 "
-        "accuracy, the runtime and kernel options used.",
-    )
+    parser = add_command(subparsers, "evaluate", __doc__)
     parser.add_argument(
         "model", metavar="MODEL.tflite", help="a .tflite file or a folder holding model.tflite"
     )

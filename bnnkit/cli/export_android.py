@@ -18,13 +18,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "export-android",
-        "put a model bundle into the Android app's assets",
-        "Copy a bundle (model.tflite + labels.txt + metadata.json) into the Android app's "
-        "assets, after checking that the chosen flavor can run it.",
-    )
+    parser = add_command(subparsers, "export-android", __doc__)
     parser.add_argument("bundle", metavar="BUNDLE", help="a bundle folder")
     parser.add_argument(
         "--app", default="android_demo", help="the Android project folder (default: android_demo)"

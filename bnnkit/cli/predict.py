@@ -19,14 +19,7 @@ __all__ = ["main", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "predict",
-        "top-k classes of image files on a bundle or .tflite",
-        "Print the top-k classes of each image (PNG/JPEG/..., any size and mode), preprocessed "
-        "as the bundle's metadata.json says. A bare .tflite is assumed to take [-1, 1]-normalized "
-        "pixels and its classes are numbered.",
-    )
+    parser = add_command(subparsers, "predict", __doc__)
     parser.add_argument(
         "model",
         metavar="BUNDLE_OR_TFLITE",

@@ -1,5 +1,8 @@
-"""``bnnkit report``: train every method on MNIST and Fashion-MNIST with the same LeNet and
-budget, convert and evaluate each, and write REPORT.md, plots and report.json. Resumes."""
+"""``bnnkit report``: the reproduction report, every method trained, converted and evaluated.
+
+Every method on MNIST and Fashion-MNIST with the same LeNet and budget; writes REPORT.md,
+plots and report.json. An interrupted report resumes where it stopped.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,7 @@ __all__ = ["SUMMARY_KEYS", "format_summary", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "report",
-        "the reproduction report (trains, converts, evaluates every method)",
-        __doc__,
-    )
+    parser = add_command(subparsers, "report", __doc__)
     parser.add_argument("--datasets", nargs="+", default=["mnist", "fashion_mnist"])
     parser.add_argument("--methods", nargs="+", help="default: every method")
     parser.add_argument(

@@ -72,7 +72,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "train", "train a binary (or float) network", __doc__)
+    parser = add_command(subparsers, "train", __doc__)
     # Method and architecture names are checked when the run starts (get_method /
     # build_model), whose errors list the registered names.
     add_listed_argument(parser, "--method", METHOD_NAMES, default="bnn", help=" (default: bnn)")
