@@ -13,7 +13,8 @@
 #     bnnkit.imaging, converters.predict and converters.bundle (image -> tensor, ranking, bundle
 #     validation) unchanged:
 #     a Pi preprocesses images exactly as `bnnkit predict` on the training machine.
-# `lce`/`int8` bundles need Larq Compute Engine's runtime instead: see docs/raspberry-pi.md.
+# `lce`/`int8` bundles also need bnnkit's LCE-kernel delegate (`bnnkit build-delegate` on the Pi,
+# or cross-built on x86): see docs/raspberry-pi.md.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,15 +53,18 @@ import platform, sys
 import numpy, PIL
 from ai_edge_litert.interpreter import Interpreter  # noqa: F401
 import bnnkit, bnnkit.imaging, converters.predict, converters.bundle  # noqa: F401
+import converters.litert_lce  # noqa: F401
 heavy = [m for m in ("tensorflow", "larq") if m in sys.modules]
 assert not heavy, f"unexpected imports: {heavy}"
 print(f"[bnnkit-pi] ok: {platform.machine()} Python {platform.python_version()}, "
       f"numpy {numpy.__version__}, Pillow {PIL.__version__}, bnnkit {bnnkit.__version__}",
       file=sys.stderr)
 PY
-log "run a litert bundle:  $VENV/bin/python $REPO/pi/run_litert.py BUNDLE IMAGE... [--json]"
-if command -v lce_benchmark_model >/dev/null || [ -x "$REPO/pi/lce_benchmark_model" ]; then
-    log "lce_benchmark_model found: lce bundles can be benchmarked (docs/raspberry-pi.md)"
+log "run a bundle:  $VENV/bin/python $REPO/pi/run_litert.py BUNDLE IMAGE... [--json]"
+delegate="$("$VENV/bin/python" -c 'from converters.delegate import find_delegate; print(find_delegate() or "")')"
+if [ -n "$delegate" ]; then
+    log "LCE-kernel delegate found ($delegate): lce and int8 bundles run too"
 else
-    log "for lce bundles, get LCE's lce_benchmark_model_aarch64 release binary (docs/raspberry-pi.md)"
+    log "for lce/int8 bundles, build the LCE-kernel delegate: sudo apt install g++ patch;" \
+        "$VENV/bin/bnnkit build-delegate (or copy a cross-built one; docs/raspberry-pi.md)"
 fi

@@ -154,7 +154,10 @@ def test_bnnkit_installs_with_no_deps_and_its_pi_modules_import_no_tensorflow(
                    check=True, capture_output=True)
     check = (
         "import sys, runpy\n"
-        "import bnnkit, bnnkit.imaging, converters.predict\n"
+        "import bnnkit, bnnkit.imaging, converters.predict, converters.litert_lce\n"
+        "from bnnkit.cli.main import build_parser; build_parser()  # bnnkit build-delegate\n"
+        "from converters.delegate import native_sources_dir\n"
+        "assert (native_sources_dir() / 'build.sh').is_file()\n"
         f"assert bnnkit.__file__.startswith({str(target)!r}), bnnkit.__file__\n"
         f"runpy.run_path({str(REPO / 'pi' / 'run_litert.py')!r}, run_name='not_main')\n"
         f"spec = converters.predict.bundle_spec({str(mnist_tflite_bundle)!r})\n"
@@ -203,3 +206,14 @@ def test_pi_runner_refuses_a_bare_model_whose_embedded_digest_does_not_match(
     bad.write_bytes(bytes(data))
     assert run_litert.main([str(bad), str(mnist_samples[0])]) == 5
     assert "does not match the digest bnnkit embedded" in capsys.readouterr().err
+
+
+def test_raspberry_pi_doc_quotes_the_committed_qemu_check():
+    """docs/raspberry-pi.md shows the tables of results/qemu_lce_check.json, which met its goal."""
+    lce_check = _load("lce_check", REPO / "tools" / "qemu" / "lce_check.py")
+    summary = json.loads((REPO / "results" / "qemu_lce_check.json").read_text())
+    doc = (REPO / "docs" / "raspberry-pi.md").read_text()
+    quoted = doc.split("<!-- qemu-check:begin -->\n", 1)[1].split("<!-- qemu-check:end -->")[0]
+    assert quoted == lce_check.summary_markdown(summary)
+    assert summary["goal"] == {"lce_only_bit_exact": True, "top1_identical": True,
+                               "lce_bundles_builtin_max_abs_diff_le_1e-5": True}
