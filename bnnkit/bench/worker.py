@@ -99,6 +99,18 @@ def _infer(args) -> dict:
         shape = [1] + [int(d) for d in list(interpreter.input_shapes[0])[1:]]
         x = np.zeros(shape, np.float32)
         run = lambda: interpreter.predict([x])  # noqa: E731
+    elif args.runtime == "litert":
+        import ai_edge_litert.interpreter  # noqa: F401  (the runtime, before the baseline)
+
+        from bnnkit.bench.latency import Config, _stock_interpreter, _stock_run
+
+        baseline = _rss_mb()
+        options = {}
+        if args.delegate:
+            pairs = dict(option.split("=", 1) for option in args.delegate_option)
+            options = {"delegate": args.delegate, "delegate_options": pairs}
+        config = Config("infer", args.path, "litert", args.threads, options)
+        run = _stock_run(_stock_interpreter(data, config))
     else:
         import tensorflow as tf
 
@@ -126,6 +138,7 @@ def _infer(args) -> dict:
         "seconds": round(seconds, 3),
         "baseline_rss_mb": round(baseline, 1),
         "peak_rss_mb": round(_rss_mb(), 1),
+        "imports_tensorflow": "tensorflow" in sys.modules,
     }
 
 
@@ -144,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--no-compare-float", action="store_true")
     i = sub.add_parser("infer")
     i.add_argument("--path", required=True)
-    i.add_argument("--runtime", default="lce", choices=["lce", "tflite"])
+    i.add_argument("--runtime", default="lce", choices=["lce", "tflite", "litert"])
+    i.add_argument("--delegate", help="litert: an external delegate's .so")
+    i.add_argument("--delegate-option", action="append", default=[], metavar="KEY=VALUE")
     i.add_argument("--threads", type=int, default=1)
     i.add_argument("--xnnpack", action="store_true")
     i.add_argument("--invocations", type=int, default=20)

@@ -5,7 +5,11 @@ throughput, conversion time and peak memory, in one run.
 
 ``bnnkit bench --kernels``: the x86 binary kernels of the LCE-kernel delegate instead (this
 CPU's popcount roofline, Bi-Real-18's binary convolutions, whole ImageNet-size and LeNet
-models against float and int8 XNNPACK and LCE's interpreter): kernels.json and kernels.md."""
+models against float and int8 XNNPACK and LCE's interpreter): kernels.json and kernels.md.
+
+``bnnkit bench --runtimes``: LCE models (the LeNet BNN, Bi-Real-18 at 224x224) on LCE's
+interpreter and on ai-edge-litert + the LCE-kernel delegate, against float XNNPACK, 1 thread,
+with each one's peak memory in its own process: runtimes.json and runtimes.md."""
 
 from __future__ import annotations
 
@@ -43,19 +47,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--throughput-steps", type=int, default=5)
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--nice", type=int, default=10, help="niceness of conversion processes")
-    kernels = parser.add_argument_group("the x86 kernel section (--kernels)")
-    kernels.add_argument(
+    sections = parser.add_argument_group("the delegate sections (--kernels, --runtimes)")
+    sections.add_argument(
         "--kernels",
         action="store_true",
         help="run the x86 kernel section instead (kernels.json, kernels.md)",
     )
-    kernels.add_argument(
+    sections.add_argument(
+        "--runtimes",
+        action="store_true",
+        help="run the runtime section instead: LCE's interpreter vs ai-edge-litert + the "
+        "delegate vs float XNNPACK, 1 thread, peak memory (runtimes.json, runtimes.md)",
+    )
+    sections.add_argument(
         "--sources",
         help="the delegate's pinned third-party sources "
         "(default: $BNNKIT_LCE_SOURCES or a download)",
     )
-    kernels.add_argument("--delegate", help="a built delegate .so (default: build one)")
-    kernels.add_argument(
+    sections.add_argument("--delegate", help="a built delegate .so (default: build one)")
+    sections.add_argument(
         "--models-dir",
         help="cache of the converted models (224x224 "
         "conversions take minutes; reused when present)",
@@ -63,9 +73,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _run_runtimes(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from bnnkit.bench.runtimes import run_runtimes, runtimes_markdown, write_runtimes
+    from converters.delegate import DELEGATE_FILE, build_delegate, cache_dir
+
+    with tempfile.TemporaryDirectory() as work:
+        delegate = args.delegate or build_delegate(
+            sources=args.sources, output=Path(work) / DELEGATE_FILE
+        )
+        result = run_runtimes(
+            delegate,
+            args.models_dir or cache_dir() / "bench-models",
+            rounds=args.rounds,
+            invocations=args.invocations,
+            nice=args.nice,
+        )
+    write_runtimes(result, args.out_dir)
+    return respond(args, result, runtimes_markdown)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.kernels:
         return run_kernels(args)
+    if args.runtimes:
+        return _run_runtimes(args)
     from bnnkit.bench.bench import DEFAULT_LCE_METHODS, bench_markdown, run_bench
 
     methods = tuple(args.lce_methods or DEFAULT_LCE_METHODS)
