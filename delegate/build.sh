@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Build bnnkit's LCE-kernel delegate (an external TFLite delegate, one .so) with g++.
 #
-#   bash delegate/build.sh --sources DIR [--arch native|aarch64] [-o OUT.so]
+#   bash delegate/build.sh --sources DIR [--arch native|aarch64|android-arm64] [-o OUT.so]
 #                          [--build-dir DIR] [--jobs N]
 #
 #   --sources DIR   the pinned third-party sources, laid out as ../shared/third_party
 #                   (larq-compute-engine/ litert/ flatbuffers/ ruy/ gemmlowp/; see README.md)
 #   --arch          native (default; x86_64 gets -mpopcnt) or aarch64 (cross-compiles with
-#                   aarch64-linux-gnu-g++ -march=armv8-a; LCE's NEON kernels are compiled in)
+#                   aarch64-linux-gnu-g++ -march=armv8-a; LCE's NEON kernels are compiled in),
+#                   or android-arm64 (the Android NDK's clang++ for API 24 from
+#                   $ANDROID_NDK_HOME, plus src/android/ with the app's JNI entry points;
+#                   not built where bnnkit is developed: no NDK there)
 #   -o OUT.so       output (default: ./libbnnkit_lce_delegate-<arch>.so)
 #   --build-dir     objects and the patched copy of LCE's sources (default: a temporary folder,
 #                   removed afterwards). The source folder itself is never modified.
@@ -58,9 +61,22 @@ case "$ARCH" in
         esac ;;
     aarch64)
         CXX="${CXX:-aarch64-linux-gnu-g++}"; TARGET=aarch64; ARCH_FLAGS=(-march=armv8-a) ;;
-    *) die "--arch must be native or aarch64, not $ARCH" ;;
+    android-arm64)
+        NDK_BIN="${ANDROID_NDK_HOME:-}/toolchains/llvm/prebuilt/linux-x86_64/bin"
+        CXX="${CXX:-$NDK_BIN/aarch64-linux-android24-clang++}"
+        TARGET=aarch64; ARCH_FLAGS=(-march=armv8-a) ;;
+    *) die "--arch must be native, aarch64 or android-arm64, not $ARCH" ;;
 esac
-command -v "$CXX" >/dev/null || die "compiler $CXX not found"
+# Linux: libstdc++ and libgcc linked in, libpthread named (glibc < 2.34 has it apart); Android:
+# the NDK's libc++ linked in, pthreads in Bionic's libc, JNI entry points for the app.
+EXPORTS="$HERE/exports.map" LINK_LIBS=(-static-libgcc -lm -lpthread) EXTRA_SRC=()
+if [ "$ARCH" = android-arm64 ]; then
+    EXPORTS="$HERE/exports-android.map" LINK_LIBS=(-lm) EXTRA_SRC=("$HERE"/src/android/*.cc)
+fi
+if ! command -v "$CXX" >/dev/null; then
+    [ "$ARCH" = android-arm64 ] && die "compiler $CXX not found (set \$ANDROID_NDK_HOME to an NDK)"
+    die "compiler $CXX not found"
+fi
 command -v patch >/dev/null || die "the 'patch' program is not installed (apt-get install patch)"
 [ -n "$OUT" ] || OUT="$PWD/libbnnkit_lce_delegate-$ARCH.so"
 mkdir -p "$(dirname "$OUT")"
@@ -91,6 +107,7 @@ CXXFLAGS=(-std=c++17 -O3 -DNDEBUG -fPIC -fvisibility=hidden -ffunction-sections
           -I"$SOURCES/flatbuffers/include" -I"$SOURCES/ruy" -I"$SOURCES/gemmlowp")
 UNITS=("$HERE"/src/*.cc)
 [ -d "$HERE/src/$TARGET" ] && UNITS+=("$HERE/src/$TARGET"/*.cc)
+UNITS+=("${EXTRA_SRC[@]}")
 for f in bconv2d quantization bmaxpool; do
     UNITS+=("$BUILD_DIR/lce/larq_compute_engine/tflite/kernels/$f.cc")
 done
@@ -125,9 +142,8 @@ if [ "$failed" = 1 ]; then
     die "compiling failed"
 fi
 
-# 3. Link: self-contained (static libstdc++/libgcc), two exported symbols, stripped.
-"$CXX" -shared -o "$OUT.partial" "${OBJECTS[@]}" -static-libstdc++ -static-libgcc \
-    -Wl,--version-script="$HERE/exports.map" -Wl,--gc-sections -Wl,--no-undefined -s \
-    -lm -lpthread
+# 3. Link: self-contained (static C++ library), only the exported entry points, stripped.
+"$CXX" -shared -o "$OUT.partial" "${OBJECTS[@]}" -static-libstdc++ "${LINK_LIBS[@]}" \
+    -Wl,--version-script="$EXPORTS" -Wl,--gc-sections -Wl,--no-undefined -s
 mv "$OUT.partial" "$OUT"
 log "built $OUT ($(stat -c %s "$OUT") bytes, $TARGET, $CXX) in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"

@@ -14,6 +14,10 @@ public final class Interpreter implements AutoCloseable {
         public Options setNumThreads(int numThreads) {
             throw new UnsupportedOperationException("compile-only stub");
         }
+
+        public Options addDelegate(Delegate delegate) {
+            throw new UnsupportedOperationException("compile-only stub");
+        }
     }
 
     public Interpreter(ByteBuffer model, Options options) {

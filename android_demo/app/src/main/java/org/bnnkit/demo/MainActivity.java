@@ -102,19 +102,30 @@ public class MainActivity extends Activity {
     private void loadBundle() {
         String flavor = getString(R.string.runtime_flavor);
         String text;
+        LceDelegate delegate = null;
         try {
             metadata = Metadata.parse(readAssetText(BUNDLE_DIR + "metadata.json"));
             labels = BundleCheck.parseLabels(readAssetText(BUNDLE_DIR + metadata.labelsFile));
             byte[] modelBytes = readAsset(BUNDLE_DIR + metadata.modelFile);
             TfliteModelInfo model = TfliteModelInfo.read(modelBytes);
-            BundleCheck.check(metadata, model, labels, BundleCheck.Flavor.fromName(flavor));
+            BundleCheck.Flavor runtime = BundleCheck.Flavor.fromName(flavor);
+            if (runtime == BundleCheck.Flavor.LITERT && !model.lceOps().isEmpty()) {
+                delegate = loadLceDelegate();
+                if (delegate != null) {
+                    runtime = BundleCheck.Flavor.LITERT_WITH_LCE_DELEGATE;
+                    flavor += " + LCE-kernel delegate";
+                }
+            }
+            BundleCheck.check(metadata, model, labels, runtime);
             text = String.format(Locale.US, "%s (%s, %s target) on the %s build\ninput %dx%dx%d %s",
                     metadata.name, metadata.runtime, metadata.target, flavor,
                     metadata.height, metadata.width, metadata.channels, metadata.colorMode);
             try {
                 runner = new TfliteRunner(mapModel(BUNDLE_DIR + metadata.modelFile, modelBytes),
                         metadata.height * metadata.width * metadata.channels, metadata.numClasses,
-                        Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
+                        Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())),
+                        delegate);
+                delegate = null;  // the runner owns it now
             } catch (LinkageError missingRuntime) {
                 problem = getString(R.string.no_runtime);
             } catch (IllegalArgumentException | IllegalStateException e) {
@@ -126,6 +137,10 @@ public class MainActivity extends Activity {
         } catch (IOException e) {
             text = "Cannot read the model bundle from the app's assets";
             problem = e.getMessage();
+        } finally {
+            if (delegate != null) {
+                delegate.close();  // not handed to a runner
+            }
         }
         final String shown = text;
         runOnUiThread(new Runnable() {
@@ -251,6 +266,15 @@ public class MainActivity extends Activity {
             ByteBuffer copy = ByteBuffer.allocateDirect(bytes.length);
             copy.put(bytes).rewind();
             return copy;
+        }
+    }
+
+    /** bnnkit's LCE-kernel delegate from the app's jniLibs, or null when it is not there. */
+    private static LceDelegate loadLceDelegate() {
+        try {
+            return LceDelegate.loadIfPresent();
+        } catch (LinkageError noTfliteClasses) {  // the offline build has no org.tensorflow.lite
+            return null;
         }
     }
 

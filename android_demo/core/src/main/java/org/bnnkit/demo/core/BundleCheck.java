@@ -14,10 +14,20 @@ public final class BundleCheck {
         /** stock org.tensorflow:tensorflow-lite: builtin ops only. */
         LITERT,
         /** Larq Compute Engine's lce-lite AAR: builtin ops plus the Lce* custom ops. */
-        LCE;
+        LCE,
+        /**
+         * stock org.tensorflow:tensorflow-lite with bnnkit's LCE-kernel delegate
+         * (libbnnkit_lce_delegate.so in the app's jniLibs): builtin ops plus the Lce* custom ops.
+         */
+        LITERT_WITH_LCE_DELEGATE;
 
         public static Flavor fromName(String name) {
             return "lce".equalsIgnoreCase(name) ? LCE : LITERT;
+        }
+
+        /** Whether this runtime runs Larq Compute Engine's Lce* ops. */
+        public boolean runsLceOps() {
+            return this != LITERT;
         }
     }
 
@@ -50,11 +60,13 @@ public final class BundleCheck {
             throw new BundleException("The model uses custom ops " + unknown
                     + " that this app cannot run. Convert it with bnnkit for the 'litert' or 'lce' target.");
         }
-        if (flavor == Flavor.LITERT && (!lce.isEmpty() || metadata.runtime.equals("lce"))) {
+        if (!flavor.runsLceOps() && (!lce.isEmpty() || metadata.runtime.equals("lce"))) {
             throw new BundleException("This model needs Larq Compute Engine ("
                     + (lce.isEmpty() ? "metadata runtime 'lce'" : "ops " + lce)
                     + ") but this is the 'litert' build of the app, with stock TensorFlow Lite. "
-                    + "Install the 'lce' build, or convert the model with bnnkit's 'litert' target.");
+                    + "Install the 'lce' build, add bnnkit's LCE-kernel delegate to this one "
+                    + "(libbnnkit_lce_delegate.so in jniLibs), or convert the model with bnnkit's "
+                    + "'litert' target.");
         }
         if (model.numInputs != 1 || model.numOutputs != 1) {
             throw new BundleException("The model has " + model.numInputs + " inputs and " + model.numOutputs

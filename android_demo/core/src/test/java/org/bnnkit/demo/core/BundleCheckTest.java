@@ -1,6 +1,7 @@
 package org.bnnkit.demo.core;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -49,8 +50,21 @@ public class BundleCheckTest {
         Metadata metadata = Golden.metadataFor(spec, 3, "lce");
         List<String> labels = Arrays.asList("a", "b", "c");
         String message = failure(metadata, model, labels, BundleCheck.Flavor.LITERT);
-        assertTrue(message, message.contains("LceBconv2d") && message.contains("'lce' build"));
+        assertTrue(message, message.contains("LceBconv2d") && message.contains("'lce' build")
+                && message.contains("libbnnkit_lce_delegate.so"));
         BundleCheck.check(metadata, model, labels, BundleCheck.Flavor.LCE);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    public void lceModelIsAcceptedByLitertFlavorWithTheLceKernelDelegate() throws Exception {
+        TfliteModelInfo model = TfliteModelInfo.read(Golden.bytes("lce_tiny.tflite"));
+        Map<String, Object> spec = (Map<String, Object>) Json.parse(
+                "{\"shape\":[1,8,8,1],\"color_mode\":\"grayscale\",\"mean\":[0.5],\"std\":[0.5]}");
+        BundleCheck.check(Golden.metadataFor(spec, 3, "lce"), model, Arrays.asList("a", "b", "c"),
+                BundleCheck.Flavor.LITERT_WITH_LCE_DELEGATE);
+        assertTrue(BundleCheck.Flavor.LITERT_WITH_LCE_DELEGATE.runsLceOps());
+        assertFalse(BundleCheck.Flavor.LITERT.runsLceOps());
     }
 
     @Test
