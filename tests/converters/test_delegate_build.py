@@ -222,3 +222,19 @@ def test_delegate_readme_quotes_the_committed_build_measurements():
         assert build["exports"] == ["tflite_plugin_create_delegate",
                                     "tflite_plugin_destroy_delegate"]
     assert measured["machine"]["label"] in readme.replace("\n", " ")
+
+
+def test_delegate_readme_quotes_the_committed_agreement_measurement():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "measure_agreement", REPO_ROOT / "tools" / "delegate" / "measure_agreement.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    result = json.loads((REPO_ROOT / "results" / "delegate_agreement.json").read_text())
+    readme = (REPO_ROOT / "delegate" / "README.md").read_text()
+    quoted = readme.split("<!-- agreement:begin -->\n", 1)[1].split("<!-- agreement:end -->")[0]
+    assert quoted == tool.markdown(result)
+    assert result["images"] == 2000
+    for row in result["models"].values():
+        assert row["builtin"]["top1_agreement"] >= 0.999 and row["builtin"]["max_abs_diff"] <= 1e-5
