@@ -84,3 +84,10 @@ class DisagreementError(BnnkitError):
     """A converted model does not compute what the original model computes (within bounds)."""
 
     exit_code = 11
+
+
+class InvalidConfigError(BnnkitError, ValueError):
+    """A run is configured wrongly: unknown method, architecture, strategy or option, or
+    option values that contradict each other. Nothing was trained or written."""
+
+    exit_code = 12

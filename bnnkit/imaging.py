@@ -35,6 +35,10 @@ The steps, for ``input = {"shape": [1, H, W, C], "color_mode": ..., "resize": "b
 
    applied along the width first, then along the height. (This is the definition Pillow's
    ``BILINEAR`` resampling uses; bnnkit computes it itself so that Java can reproduce it.)
+   With ``"resize_shorter_side": S`` (models trained with the ImageNet recipe, S = 256 for
+   224 x 224), the image is instead resized to ``(h', w')`` with its shorter side S and the
+   longer side ``floor(long * S / short)`` (integer arithmetic), and the central H x W is
+   kept: rows ``(h' - H) // 2 ...``, columns ``(w' - W) // 2 ...`` (:func:`resized_pixels`).
 4. **Normalize** per channel: ``x = (p / 255 - mean[c]) / std[c]``, then cast to float32.
 
 Output scores: ``output.activation == "softmax"`` means the model already gives
@@ -148,6 +152,15 @@ def check_input_spec(spec: object) -> tuple[int, int, int]:
         raise InvalidModelFileError(
             f"metadata input.resize {resize!r} is not one of {list(RESIZE_FILTERS)}"
         )
+    side = spec.get("resize_shorter_side")
+    if side is not None and (
+        not isinstance(side, int) or isinstance(side, bool) or side < max(height, width)
+    ):
+        raise InvalidModelFileError(
+            f"metadata input.resize_shorter_side must be an integer "
+            f">= {max(height, width)} (the input's larger side), "
+            f"got {side!r}"
+        )
     for key in ("mean", "std"):
         values = spec.get(key)
         if (
@@ -234,6 +247,26 @@ def resize_bilinear(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.einsum("yi,ixc->yxc", cols, values)
 
 
+def shorter_side_size(height: int, width: int, side: int) -> tuple[int, int]:
+    """``(h', w')`` with the shorter side ``side`` and the longer ``floor(long * side / short)``."""
+    if height <= width:
+        return side, width * side // height
+    return height * side // width, side
+
+
+def resized_pixels(
+    pixels: np.ndarray, height: int, width: int, shorter_side: int | None = None
+) -> np.ndarray:
+    """Step 3: float64 ``[height, width, C]``, by a plain resize, or with ``shorter_side`` by
+    a resize to that shorter side and a central crop."""
+    if shorter_side is None:
+        return resize_bilinear(pixels, height, width)
+    new_h, new_w = shorter_side_size(pixels.shape[0], pixels.shape[1], shorter_side)
+    values = resize_bilinear(pixels, new_h, new_w)
+    top, left = (new_h - height) // 2, (new_w - width) // 2
+    return values[top : top + height, left : left + width]
+
+
 def to_input_tensor(image: Image.Image, metadata_input: dict) -> np.ndarray:
     """Preprocess a decoded image as ``metadata_input`` (a bundle's ``input``) says.
 
@@ -258,7 +291,7 @@ def pixels_to_input_tensor(pixels: np.ndarray, metadata_input: dict) -> np.ndarr
     height, width, channels = check_input_spec(metadata_input)
     if pixels.ndim != 3 or pixels.shape[2] != channels:
         raise InvalidInputError(f"pixels of shape {pixels.shape} do not have {channels} channel(s)")
-    values = resize_bilinear(pixels, height, width)
+    values = resized_pixels(pixels, height, width, metadata_input.get("resize_shorter_side"))
     mean = np.asarray(metadata_input["mean"], dtype=np.float64)
     std = np.asarray(metadata_input["std"], dtype=np.float64)
     values = (values / 255.0 - mean) / std
@@ -298,6 +331,8 @@ __all__ = [
     "load_image",
     "pixels_to_input_tensor",
     "resize_bilinear",
+    "resized_pixels",
+    "shorter_side_size",
     "softmax",
     "to_input_tensor",
     "to_pixels",

@@ -19,7 +19,7 @@ from bnnkit.errors import InvalidInputError
 from converters.runtime import AUTO, open_runner
 from converters.verify import evaluate_tflite
 
-__all__ = ["evaluate_on_dataset", "recorded_dataset"]
+__all__ = ["evaluate_on_dataset", "recorded_dataset", "run_config_near"]
 
 DEFAULT_DATASET = "mnist"
 
@@ -35,6 +35,20 @@ def recorded_dataset(model: Path) -> str | None:
         if isinstance(value, str):
             return value
     return None
+
+
+def run_config_near(model: Path) -> dict:
+    """The ``config.json`` of the run ``model`` was converted from (it sits in the run folder
+    or one of its sub-folders), for its input options; ``{}`` when there is none."""
+    folder = model if model.is_dir() else model.parent
+    for candidate in (folder / "config.json", folder.parent / "config.json"):
+        try:
+            config = json.loads(candidate.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(config, dict):
+            return config
+    return {}
 
 
 def evaluate_on_dataset(
@@ -65,13 +79,11 @@ def evaluate_on_dataset(
         raise InvalidInputError("--threads must be >= 1")
     path = Path(model)
     runner = open_runner(path, runtime=runtime, num_threads=threads)
-    from bnnkit.data import load_dataset
+    from bnnkit.data import InputOptions, load_dataset
 
     name = dataset or recorded_dataset(path) or DEFAULT_DATASET
-    data = load_dataset(name, data_dir)
-    x, y = data.x_test, data.y_test
-    if limit:
-        x, y = x[:limit], y[:limit]
-    result = evaluate_tflite(runner, data.normalize(x), y)
+    data = load_dataset(name, data_dir, options=InputOptions.from_config(run_config_near(path)))
+    x, y = data.arrays("test", limit)
+    result = evaluate_tflite(runner, x, y)
     result.update(model=str(path), dataset=name)
     return result

@@ -6,9 +6,10 @@
 
 A run folder holds ``model.keras`` and ``config.json``, which names the dataset (and the
 method, recorded in the report). Calibration data (agreement check, int8 ranges) is the
-first :data:`CALIBRATION_IMAGES` test images of that dataset; with no dataset, random images
+first :data:`CALIBRATION_IMAGES` test images of that dataset, through the evaluation transform
+the run trained with (its input options in ``config.json``); with no dataset, random images
 are used and the report says so. The int8 target's QAT fine-tuning uses the first
-:data:`QAT_IMAGES` training images.
+:data:`QAT_IMAGES` training images. A bundle's ``metadata.json`` input is that transform.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class _Data:
     calibration_x: Any = None
     calibration_y: Any = None
     qat_data: tuple | None = None
+    input_spec: dict | None = None
 
 
 def _check_options(target: str, qat_epochs: int) -> None:
@@ -69,29 +71,28 @@ def _check_options(target: str, qat_epochs: int) -> None:
 
 
 def _data(name: str | None, data_dir: str | None, config: dict, qat_epochs: int) -> _Data:
+    """The calibration (and QAT) images of ``name`` with the run's evaluation transform, and
+    the bundle input spec that states it."""
     if not name:
         if qat_epochs:
             raise InvalidInputError("--qat-epochs needs training data: pass --dataset")
         return _Data(None, None)
-    from bnnkit.data import load_dataset
+    from bnnkit.data import InputOptions, load_dataset
 
     dataset = load_dataset(
         name,
         data_dir or config.get("data_dir"),
         allow_subset=bool(config.get("allow_subset", False)),
+        options=InputOptions.from_config(config),
     )
-    qat_data = None
-    if qat_epochs:
-        qat_data = (
-            dataset.normalize(dataset.x_train[:QAT_IMAGES]),
-            dataset.y_train[:QAT_IMAGES],
-        )
+    calibration_x, calibration_y = dataset.arrays("test", CALIBRATION_IMAGES)
     return _Data(
         name,
         list(dataset.classes),
-        dataset.normalize(dataset.x_test[:CALIBRATION_IMAGES]),
-        dataset.y_test[:CALIBRATION_IMAGES],
-        qat_data,
+        calibration_x,
+        calibration_y,
+        dataset.arrays("train", QAT_IMAGES) if qat_epochs else None,
+        dataset.input_spec(),
     )
 
 
@@ -175,6 +176,7 @@ def convert_run(
                 "method": config.get("method"),
                 "dataset": data.name,
                 "target": target,
+                "input": data.input_spec,
             },
             overwrite=overwrite,
         )

@@ -55,6 +55,10 @@ SPECS = {
               "std": [0.247, 0.2435, 0.2616]},
     "rgb24x40": {"shape": [1, 24, 40, 3], "dtype": "float32", "color_mode": "rgb",
                  "resize": "bilinear", "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]},
+    # the ImageNet evaluation transform in miniature: shorter side 28, central 24 x 24
+    "rgb24c28": {"shape": [1, 24, 24, 3], "dtype": "float32", "color_mode": "rgb",
+                 "resize": "bilinear", "resize_shorter_side": 28, "mean": [0.5, 0.5, 0.5],
+                 "std": [0.5, 0.5, 0.5]},
 }
 
 

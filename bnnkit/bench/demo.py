@@ -39,13 +39,13 @@ def run_demo(
     # Returns
         The summary: data, accuracies, agreement, size, binary kernels, runtime, seconds.
     """
-    from bnnkit.data import load_dataset
+    from bnnkit.data import load_arrays
     from bnnkit.serialization import atomic_write_json, load_model
     from bnnkit.training import TrainConfig, train
     from converters import compare_keras_tflite, convert_model, evaluate_tflite
 
     started = time.perf_counter()
-    dataset = load_dataset("mnist", data_dir, allow_subset=True)
+    dataset = load_arrays("mnist", data_dir, allow_subset=True)
     if dataset.source.startswith("bnnkit's bundled"):
         log(
             "No MNIST files found and no download possible: using the bundled real subset "

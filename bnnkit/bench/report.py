@@ -239,7 +239,7 @@ def run_report(
         runs_dir: where the runs live (default ``<out_dir>/runs``; not meant for git).
     """
     import bnnkit  # noqa: F401
-    from bnnkit.data import load_dataset
+    from bnnkit.data import load_arrays
     from bnnkit.errors import UnsupportedModelError
     from bnnkit.methods import REGISTRY, available_methods
 
@@ -256,7 +256,7 @@ def run_report(
     started = time.perf_counter()
     results, failures = [], []
     for dataset_name in datasets:
-        dataset = load_dataset(dataset_name, data_dir)
+        dataset = load_arrays(dataset_name, data_dir)
         if train_limit or test_limit:
             dataset = dataset.subset(train_limit, test_limit)
         for method in methods:

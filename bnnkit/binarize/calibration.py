@@ -45,8 +45,12 @@ def calibration_images(dataset, count: int = 1024, *, seed: int = 0) -> np.ndarr
     """``count`` training images of ``dataset`` (a :class:`bnnkit.data.Dataset`), normalized.
 
     The images are drawn without replacement with a fixed ``seed`` (all when ``count`` is
-    at least the training-set size), as float32 NHWC model inputs.
+    at least the training-set size), as float32 NHWC model inputs. A streamed dataset
+    (:class:`bnnkit.data.streaming.StreamingDataset`) gives its first ``count`` training
+    images with the evaluation transform; its file list is already in a fixed mixed order.
     """
+    if not hasattr(dataset, "x_train"):
+        return dataset.arrays("train", count)[0]
     total = len(dataset.x_train)
     if total == 0:
         raise InvalidInputError(f"dataset {dataset.name!r} has no training images to calibrate on")

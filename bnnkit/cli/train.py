@@ -10,6 +10,7 @@ from pathlib import Path
 from bnnkit.cli.command import add_command, call, respond
 from bnnkit.cli.names import RegistryNames, add_listed_argument
 from bnnkit.data import DATASETS
+from bnnkit.data.augment import AUGMENTATIONS
 from bnnkit.errors import InvalidInputError
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "METHOD_NAMES",
     "STRATEGY_NAMES",
     "add_data_arguments",
+    "add_input_arguments",
     "format_result",
     "parse_options",
     "register",
@@ -37,7 +39,7 @@ def _architectures() -> Iterable[str]:
 
 
 def _strategies() -> Iterable[str]:
-    from bnnkit.training import STRATEGIES
+    from bnnkit.distribute import STRATEGIES
 
     return STRATEGIES
 
@@ -71,6 +73,36 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="look for dataset files here first")
 
 
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """How images become model inputs (bnnkit.data.InputOptions)."""
+    parser.add_argument(
+        "--augment",
+        default="auto",
+        choices=("auto", *AUGMENTATIONS),
+        help="training augmentation (default auto: none for MNIST, cifar for "
+        "CIFAR-10, imagenet for ImageNet and folders of photos)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        metavar="N",
+        help="streamed datasets: model input N x N (default: 224 with "
+        "--augment imagenet, else the images' own size)",
+    )
+    parser.add_argument(
+        "--cache",
+        metavar="memory|PREFIX",
+        help="streamed datasets: keep decoded images after the first epoch",
+    )
+    parser.add_argument(
+        "--shuffle-buffer",
+        type=int,
+        default=4096,
+        metavar="N",
+        help="streamed TFRecords/cache: records in the shuffle buffer",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "train", __doc__)
     # Method and architecture names are checked when the run starts (get_method /
@@ -80,7 +112,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser, "--arch", ARCHITECTURE_NAMES, default="lenet", help=" (default: lenet)"
     )
     add_data_arguments(parser)
+    add_input_arguments(parser)
     parser.add_argument("--epochs", type=int, help="default: the method's recipe budget")
+    parser.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        metavar="N",
+        help="batches per epoch (default: one pass over the training images)",
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        metavar="N",
+        help="stop each training stage after N steps (smoke runs)",
+    )
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, help="initial learning rate (default: recipe)")
     parser.add_argument("--seed", type=int, default=0)

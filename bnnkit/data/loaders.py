@@ -1,6 +1,7 @@
-"""Find and load datasets: MNIST, Fashion-MNIST, CIFAR-10 and image folders.
+"""Find and load datasets: MNIST, Fashion-MNIST, CIFAR-10 (in memory), and image folders,
+TFRecord shards and ImageNet (streamed from files).
 
-Where files are looked for, in order:
+Where the files of ``mnist``, ``fashion_mnist`` and ``cifar10`` are looked for, in order:
 
 1. an explicit ``data_dir`` (``--data-dir``),
 2. ``$BNNKIT_DATA``,
@@ -10,6 +11,7 @@ Where files are looked for, in order:
    inside the package.
 
 When nothing is found the error names every place tried and why each failed.
+``folder:PATH``, ``tfrecord:PATTERN`` and ``imagenet:PATH`` name their files themselves.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bnnkit.data.base import InputOptions, TrainingData
 from bnnkit.data.dataset import Dataset
 from bnnkit.data.idx import read_idx
 from bnnkit.data.safe_pickle import read_pickle_safely
-from bnnkit.errors import DatasetNotFoundError, InvalidDatasetError
+from bnnkit.errors import DatasetNotFoundError, InvalidConfigError, InvalidDatasetError
 
 __all__ = [
     "BUNDLED_SUBSET",
@@ -80,7 +83,10 @@ _SPECS = {
         CIFAR10_CLASSES,
     ),
 }
-DATASETS = tuple(_SPECS) + ("folder:<path>",)
+#: The training augmentation ``augment="auto"`` picks for the in-memory datasets.
+_AUTO_AUGMENT = {"mnist": "none", "fashion_mnist": "none", "cifar10": "cifar"}
+STREAMING_PREFIXES = ("folder:", "tfrecord:", "imagenet:")
+DATASETS = tuple(_SPECS) + ("folder:<path>", "tfrecord:<pattern>", "imagenet:<path>")
 
 
 def _canonical(name: str) -> str:
@@ -232,42 +238,113 @@ def load_bundled_mnist_subset() -> Dataset:
     return found
 
 
+def _open_streaming(name: str, options: InputOptions) -> TrainingData:
+    prefix, path = name.split(":", 1)
+    if not path:
+        raise DatasetNotFoundError(f"{prefix}: needs a path, e.g. {prefix}:/data/images")
+    if prefix == "folder":
+        from bnnkit.data.folder import load_image_folder
+
+        return load_image_folder(path, options)
+    if prefix == "imagenet":
+        from bnnkit.data.imagenet import load_imagenet
+
+        return load_imagenet(path, options)
+    return _load_tfrecords(path, options)
+
+
+def _load_tfrecords(pattern: str, options: InputOptions) -> TrainingData:
+    from bnnkit.data.streaming import Split, open_streaming
+    from bnnkit.data.tfrecord import (
+        LABELS_FILE,
+        count_records,
+        find_shards,
+        read_class_names,
+        scan_labels,
+    )
+
+    train, test = find_shards(pattern)
+    classes = read_class_names(Path(train[0]).parent / LABELS_FILE) or [
+        str(i) for i in range(scan_labels(train + test))
+    ]
+    splits = (
+        Split(tuple(train), None, sum(map(count_records, train))),
+        Split(tuple(test), None, sum(map(count_records, test))),
+    )
+    return open_streaming(
+        f"tfrecord:{pattern}", str(Path(train[0]).parent), classes, splits, options
+    )
+
+
+def _with_options(dataset: Dataset, key: str, options: InputOptions) -> Dataset:
+    """An in-memory dataset with its augmentation; its images keep their own size."""
+    if options.image_size and tuple(options.image_size) != dataset.input_shape[:2]:
+        raise InvalidConfigError(
+            f"{dataset.name} images are {dataset.input_shape[0]}x{dataset.input_shape[1]}; "
+            "a different image size works with folder:, tfrecord: and imagenet: datasets only"
+        )
+    dataset.augment = _AUTO_AUGMENT[key] if options.augment == "auto" else options.augment
+    dataset.augmentation  # noqa: B018 - checks the name now, before any training
+    return dataset
+
+
 def load_dataset(
     name: str,
     data_dir: str | os.PathLike | None = None,
     *,
     allow_download: bool | None = None,
     allow_subset: bool = False,
-    image_size: tuple[int, int] | None = None,
-) -> Dataset:
+    options: InputOptions | None = None,
+) -> TrainingData:
     """Load a dataset by name, searching the places listed in the module docstring.
 
     # Arguments
-        name: ``mnist``, ``fashion_mnist`` (or ``fashion-mnist``), ``cifar10``, or
-            ``folder:PATH`` for a folder with ``train/`` and ``test/`` (or just one level) of
-            one sub-folder per class.
+        name: ``mnist``, ``fashion_mnist`` (or ``fashion-mnist``), ``cifar10``;
+            ``folder:PATH`` (:mod:`bnnkit.data.folder`), ``tfrecord:PATTERN``
+            (:mod:`bnnkit.data.tfrecord`) or ``imagenet:PATH`` (:mod:`bnnkit.data.imagenet`).
         data_dir: searched first when given.
         allow_download: try a download when no files are found; default: unless
             ``$BNNKIT_OFFLINE`` is set.
         allow_subset: for MNIST, fall back to the subset shipped with bnnkit.
-        image_size: (height, width) for ``folder:`` datasets; default: the first image's size.
+        options: input size, augmentation, cache (:class:`bnnkit.data.InputOptions`).
 
     # Returns
-        A :class:`Dataset`; its ``source`` says where it came from.
+        A :class:`Dataset` (arrays in memory) for the first three, else a
+        :class:`bnnkit.data.streaming.StreamingDataset`; its ``source`` says where it came from.
 
     # Raises
         DatasetNotFoundError: unknown name, or found nowhere (the message lists every place).
         InvalidDatasetError: files exist but are malformed.
+        InvalidConfigError: ``options`` that do not fit the dataset.
     """
-    if name.startswith("folder:"):
-        from bnnkit.data.folder import load_image_folder
+    options = options or InputOptions()
+    if name.startswith(STREAMING_PREFIXES):
+        return _open_streaming(name, options)
+    return load_arrays(
+        name, data_dir, allow_download=allow_download, allow_subset=allow_subset, options=options
+    )
 
-        return load_image_folder(name.split(":", 1)[1], image_size=image_size)
+
+def load_arrays(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    allow_download: bool | None = None,
+    allow_subset: bool = False,
+    options: InputOptions | None = None,
+) -> Dataset:
+    """An in-memory dataset (``mnist``, ``fashion_mnist``, ``cifar10``), for callers that read
+    its arrays (``x_train``, ...) directly; the arguments are those of :func:`load_dataset`."""
     key = _canonical(name)
     if key not in _SPECS:
         raise DatasetNotFoundError(
             f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}"
         )
+    found = _find(key, data_dir, allow_download, allow_subset)
+    return _with_options(found, key, options or InputOptions())
+
+
+def _find(key: str, data_dir, allow_download: bool | None, allow_subset: bool) -> Dataset:
     tried: list[str] = []
     roots = []
     if data_dir is not None:
@@ -296,3 +373,12 @@ def load_dataset(
         + "; ".join(tried)
         + ". Put the files in one of these places or pass --data-dir."
     )
+
+
+__all__ = [
+    "DATASETS",
+    "STREAMING_PREFIXES",
+    "load_arrays",
+    "load_bundled_mnist_subset",
+    "load_dataset",
+]

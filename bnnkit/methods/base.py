@@ -40,9 +40,9 @@ class Method:
     def __init__(self, **options):
         unknown = set(options) - set(self.option_defaults())
         if unknown:
-            from bnnkit.errors import UnsupportedModelError
+            from bnnkit.errors import InvalidConfigError
 
-            raise UnsupportedModelError(
+            raise InvalidConfigError(
                 f"method {self.name!r} has no option(s) {sorted(unknown)}; "
                 f"it takes {sorted(self.option_defaults()) or 'none'}"
             )
@@ -119,9 +119,9 @@ def get_method(name: str | Method, **options) -> Method:
     if isinstance(name, Method):
         return name
     if name not in REGISTRY:
-        from bnnkit.errors import UnsupportedModelError
+        from bnnkit.errors import InvalidConfigError
 
-        raise UnsupportedModelError(
+        raise InvalidConfigError(
             f"unknown method {name!r}; choose one of: {', '.join(sorted(REGISTRY))}"
         )
     return REGISTRY[name](**options)

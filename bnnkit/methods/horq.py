@@ -38,9 +38,9 @@ class HORQ(Method):
         super().__init__(**options)
         order = self.options["order"]
         if not isinstance(order, int) or isinstance(order, bool) or order < 1:
-            from bnnkit.errors import UnsupportedModelError
+            from bnnkit.errors import InvalidConfigError
 
-            raise UnsupportedModelError(f"horq: order must be an integer >= 1, got {order!r}")
+            raise InvalidConfigError(f"horq: order must be an integer >= 1, got {order!r}")
 
     def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         x = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)

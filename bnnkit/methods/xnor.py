@@ -44,9 +44,9 @@ class XNORNet(Method):
         super().__init__(**options)
         bits = self.options["bits"]
         if not isinstance(bits, int) or isinstance(bits, bool) or bits < 1:
-            from bnnkit.errors import UnsupportedModelError
+            from bnnkit.errors import InvalidConfigError
 
-            raise UnsupportedModelError(f"xnor: bits must be an integer >= 1, got {bits!r}")
+            raise InvalidConfigError(f"xnor: bits must be an integer >= 1, got {bits!r}")
         # k-bit inputs (k > 1) are not binary: LCE keeps those convs in float.
         self.binary_activations = bits == 1
 

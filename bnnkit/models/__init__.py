@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from bnnkit.errors import UnsupportedModelError
+from bnnkit.errors import InvalidConfigError
 from bnnkit.models.alexnet import alexnet
 from bnnkit.models.bireal import bireal18, bireal34
 from bnnkit.models.lenet import lenet
@@ -28,7 +28,7 @@ ARCHITECTURES = {
 def build_model(arch: str, method="bnn", input_shape=(28, 28, 1), num_classes=10, **options):
     """Build architecture ``arch`` for ``method``; extra options go to the method/builder."""
     if arch not in ARCHITECTURES:
-        raise UnsupportedModelError(
+        raise InvalidConfigError(
             f"unknown architecture {arch!r}; choose one of: {', '.join(sorted(ARCHITECTURES))}"
         )
     return ARCHITECTURES[arch](

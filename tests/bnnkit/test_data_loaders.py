@@ -1,6 +1,7 @@
 """Dataset search, the real IDX/CIFAR formats, image folders, and their error messages."""
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,8 +142,11 @@ def _make_folder(root, counts, size=(12, 10), mode="RGB"):
 def test_image_folder_splits_and_labels(tmp_path):
     _make_folder(tmp_path, {"cat": 10, "dog": 10})
     data = load_dataset(f"folder:{tmp_path}")
-    assert data.classes == ["cat", "dog"] and data.x_train.shape == (16, 10, 12, 3)
-    assert len(data.x_test) == 4 and sorted(set(data.y_train.tolist())) == [0, 1]
+    assert data.classes == ["cat", "dog"] and data.train_size == 16
+    assert data.input_shape == (10, 12, 3)  # small images keep their own size
+    assert data.test_size == 4 and sorted(set(data.train.labels)) == [0, 1]
+    for path, label in zip(data.train.files, data.train.labels):
+        assert Path(path).parent.name == data.classes[label]
 
 
 def test_empty_image_folder_is_a_clear_error(tmp_path):

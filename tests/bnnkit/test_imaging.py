@@ -130,6 +130,23 @@ def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
         load_image(path)
 
 
+def test_shorter_side_resize_keeps_the_central_columns_of_a_wide_image():
+    # a 4 x 8 grey image whose value is 10 * column: shorter side 4 = no resize, central 4 x 4
+    pixels = np.tile((10 * np.arange(8, dtype=np.uint8))[None, :, None], (4, 1, 1))
+    spec = {"shape": [1, 4, 4, 1], "color_mode": "grayscale", "resize_shorter_side": 4,
+            "mean": [0.0], "std": [1.0]}
+    x = imaging.pixels_to_input_tensor(pixels, spec)
+    np.testing.assert_allclose(x[0, :, :, 0], np.tile(10 * np.arange(2, 6) / 255, (4, 1)),
+                               atol=1e-7)
+
+
+@pytest.mark.parametrize("height,width,side,expected", [
+    (375, 500, 256, (256, 341)), (500, 375, 256, (341, 256)), (224, 224, 256, (256, 256)),
+    (683, 1024, 256, (256, 383))])
+def test_shorter_side_size_floors_the_longer_side(height, width, side, expected):
+    assert imaging.shorter_side_size(height, width, side) == expected
+
+
 @pytest.mark.parametrize("field,value,match", [
     ("shape", [28, 28, 1], "input.shape"),
     ("shape", [2, 28, 28, 1], "input.shape"),
@@ -139,6 +156,8 @@ def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
     ("std", [0.0], "must not contain 0"),
     ("resize", "nearest", "input.resize"),
     ("dtype", "uint8", "input.dtype"),
+    ("resize_shorter_side", 27, "resize_shorter_side"),
+    ("resize_shorter_side", 28.5, "resize_shorter_side"),
 ])
 def test_metadata_that_cannot_be_followed_is_refused(field, value, match):
     spec = dict(GREY, **{field: value})

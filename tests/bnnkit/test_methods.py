@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bnnkit.errors import UnsupportedModelError
+from bnnkit.errors import InvalidConfigError
 from bnnkit.layers import HorqConv2D
 from bnnkit.methods import get_method
 from bnnkit.models import build_model
@@ -171,8 +171,8 @@ def test_bireal_block_keeps_identity_shortcut_when_shapes_match():
 @pytest.mark.parametrize("method,options,match", [
     ("xnor", {"bits": 0}, "bits"), ("horq", {"order": 0}, "order"),
     ("horq", {"depth": 2}, "no option"), ("bireal", {"order": 2}, "no option")])
-def test_bad_method_options_raise_unsupported_model_error(method, options, match):
-    with pytest.raises(UnsupportedModelError, match=match):
+def test_bad_method_options_raise_invalid_config_error(method, options, match):
+    with pytest.raises(InvalidConfigError, match=match):
         get_method(method, **options)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,23 +12,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from bnnkit.bench.datascale import free_ports
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--method", "bnn", "--dataset", "mnist", "--epochs", "2", "--train-limit", "2000",
         "--test-limit", "500", "--seed", "1"]
 #: Two workers see the same global batches as one process but reduce gradients in another
 #: order, so their accuracy is compared within a band, not exactly.
 ACCURACY_BAND = 0.05
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("localhost", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def tf_config(ports: list[int], index: int) -> str:

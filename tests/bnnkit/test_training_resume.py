@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bnnkit.bench.datascale import checkpoint_epoch
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 TRAIN_ARGS = ["--method", "bnn", "--dataset", "mnist", "--epochs", "3",
@@ -53,19 +55,6 @@ def start_train(runs_dir: Path, name: str, data_dir: Path, *extra: str) -> subpr
             "--name", name, *extra),
         cwd=REPO_ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-
-
-def checkpoint_epoch(run_dir: Path) -> int:
-    """The epoch of the newest complete checkpoint (0 when none), read from the state file."""
-    state = run_dir / "checkpoint" / "stage0" / "checkpoint"
-    try:
-        text = state.read_text()
-    except FileNotFoundError:
-        return 0
-    for line in text.splitlines():
-        if line.startswith("model_checkpoint_path:"):
-            return int(line.split('"')[1].rsplit("-", 1)[1])
-    return 0
 
 
 def kill(process: subprocess.Popen) -> None:

@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from bnnkit.errors import InvalidConfigError
+
 
 def bnnkit_cli(*args, cwd=None, env=None):
     environment = {**os.environ, **(env or {})}
@@ -76,7 +78,7 @@ def test_missing_dataset_files_name_the_places(tmp_path):
 def test_bad_method_option_is_one_line(tmp_path, mnist_dir):
     result = bnnkit_cli("train", "--method", "bnn", "--option", "order=2", "--data-dir",
                         mnist_dir, "--runs-dir", tmp_path, "--train-limit", 256)
-    assert_one_line_error(result, 6, "has no option(s)")
+    assert_one_line_error(result, InvalidConfigError.exit_code, "has no option(s)")
 
 
 def test_help_lists_exactly_the_registered_methods_and_architectures(capsys):
@@ -101,4 +103,4 @@ def test_help_lists_exactly_the_registered_methods_and_architectures(capsys):
 
 def test_unknown_method_is_one_line(tmp_path):
     result = bnnkit_cli("train", "--method", "xnr", "--runs-dir", tmp_path)
-    assert_one_line_error(result, 6, "unknown method 'xnr'", "xnor")
+    assert_one_line_error(result, InvalidConfigError.exit_code, "unknown method 'xnr'", "xnor")

@@ -22,6 +22,11 @@ public final class Metadata {
     /** {@code "grayscale"} or {@code "rgb"}. */
     public final String colorMode;
     public final String resize;
+    /**
+     * {@code input.resize_shorter_side}: resize to this shorter side, then keep the central
+     * H x W (models trained with the ImageNet recipe); 0 when absent (resize to H x W).
+     */
+    public final int resizeShorterSide;
     public final double[] mean;
     public final double[] std;
     public final int numClasses;
@@ -78,6 +83,17 @@ public final class Metadata {
         resize = optString(input, "resize", "bilinear");
         if (!resize.equals("bilinear")) {
             throw new BundleException("metadata input.resize '" + resize + "' is not one of [bilinear]");
+        }
+        Object side = input.get("resize_shorter_side");
+        if (side == null) {
+            resizeShorterSide = 0;
+        } else {
+            int[] value = intList(Collections.singletonList(side));
+            if (value == null || value[0] < Math.max(height, width)) {
+                throw new BundleException("metadata input.resize_shorter_side must be an integer >= "
+                        + Math.max(height, width) + " (the input's larger side), got " + side);
+            }
+            resizeShorterSide = value[0];
         }
         mean = numbers(input, "mean", channels);
         std = numbers(input, "std", channels);

@@ -5,7 +5,8 @@ package org.bnnkit.demo.core;
  * reference; see its docstring and docs/bundle-format.md):
  * <ol>
  *   <li>colour mode: alpha discarded; grayscale = (19595 R + 38470 G + 7471 B + 32768) >> 16;</li>
- *   <li>resize each channel, in double, with the widened triangle (bilinear) filter, width then height;</li>
+ *   <li>resize each channel, in double, with the widened triangle (bilinear) filter, width then height
+ *       (with {@code resize_shorter_side} S: to the shorter side S, then the central H x W);</li>
  *   <li>normalize: (p / 255 - mean[c]) / std[c], then cast to float.</li>
  * </ol>
  * The pixels are packed ARGB ints, row-major, as Android's {@code Bitmap.getPixels} returns them.
@@ -23,11 +24,32 @@ public final class Preprocessor {
         }
         int channels = metadata.channels;
         double[] planes = toChannels(argb, channels);
-        double[] resized = resize(planes, height, width, channels, metadata.height, metadata.width);
+        double[] resized = metadata.resizeShorterSide > 0
+                ? resizeAndCrop(planes, height, width, channels, metadata)
+                : resize(planes, height, width, channels, metadata.height, metadata.width);
         float[] out = new float[resized.length];
         for (int i = 0; i < resized.length; i++) {
             int c = i % channels;
             out[i] = (float) ((resized[i] / 255.0 - metadata.mean[c]) / metadata.std[c]);
+        }
+        return out;
+    }
+
+    /**
+     * Resizes to the shorter side S (the longer side to floor(long * S / short)), then keeps the
+     * central H x W: rows (h' - H) / 2 ..., columns (w' - W) / 2 ... (integer division).
+     */
+    static double[] resizeAndCrop(double[] in, int h, int w, int channels, Metadata metadata) {
+        int side = metadata.resizeShorterSide;
+        int newH = h <= w ? side : (int) ((long) h * side / w);
+        int newW = h <= w ? (int) ((long) w * side / h) : side;
+        double[] resized = resize(in, h, w, channels, newH, newW);
+        int top = (newH - metadata.height) / 2;
+        int left = (newW - metadata.width) / 2;
+        double[] out = new double[metadata.height * metadata.width * channels];
+        for (int y = 0; y < metadata.height; y++) {
+            System.arraycopy(resized, ((top + y) * newW + left) * channels, out,
+                    y * metadata.width * channels, metadata.width * channels);
         }
         return out;
     }

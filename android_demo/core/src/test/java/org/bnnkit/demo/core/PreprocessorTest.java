@@ -38,6 +38,34 @@ public class PreprocessorTest {
     }
 
     @Test
+    public void shorterSideResizeKeepsTheCentralColumnsOfAWideImage() throws Exception {
+        // 4 x 8 grey image whose value is 10 * column; shorter side 4 = no resize, central 4 x 4
+        Metadata m = spec("{\"shape\":[1,4,4,1],\"color_mode\":\"grayscale\",\"resize_shorter_side\":4,"
+                + "\"mean\":[0],\"std\":[1]}", 10);
+        int[] pixels = new int[4 * 8];
+        for (int i = 0; i < pixels.length; i++) {
+            int v = 10 * (i % 8);
+            pixels[i] = 0xff000000 | v << 16 | v << 8 | v;
+        }
+        float[] x = Preprocessor.toInputTensor(pixels, 8, 4, m);
+        assertEquals(16, x.length);
+        for (int i = 0; i < x.length; i++) {
+            assertEquals(10 * (2 + i % 4) / 255.0f, x[i], 1e-6);
+        }
+    }
+
+    @Test
+    public void shorterSideSmallerThanTheInputIsRefused() throws Exception {
+        try {
+            spec("{\"shape\":[1,4,4,1],\"color_mode\":\"grayscale\",\"resize_shorter_side\":3,"
+                    + "\"mean\":[0],\"std\":[1]}", 10);
+            fail();
+        } catch (BundleException e) {
+            assertTrue(e.getMessage().contains("resize_shorter_side"));
+        }
+    }
+
+    @Test
     public void alphaIsDiscarded() throws Exception {
         Metadata m = spec("{\"shape\":[1,1,1,3],\"color_mode\":\"rgb\",\"mean\":[0,0,0],\"std\":[1,1,1]}", 10);
         float[] x = Preprocessor.toInputTensor(new int[] {0x00ff0000}, 1, 1, m);
