@@ -113,7 +113,7 @@ def _source(path: Path) -> tuple[Path, dict, Path]:
         settings = {"target": report.get("target"), "dataset": report.get("dataset")}
         return source_path, settings, folder / EXPLAIN_FILE
     config = run_config(path)
-    settings = {"dataset": config.get("dataset"), "data_dir": config.get("data_dir")}
+    settings = {key: config.get(key) for key in ("dataset", "data_dir", "image_size", "augment")}
     output = path / EXPLAIN_FILE if path.is_dir() else path.with_name(f"{path.stem}-explain.json")
     return path, settings, output
 
@@ -127,10 +127,15 @@ def _images(model, args, settings):
         raise InvalidInputError("--images must be >= 1")
     dataset_name = args.dataset or settings.get("dataset")
     if dataset_name:
-        from bnnkit.data import load_dataset
+        from bnnkit.data import InputOptions, load_dataset
 
-        dataset = load_dataset(dataset_name, args.data_dir or settings.get("data_dir"))
-        return dataset.normalize(dataset.x_test[: args.images]), f"{dataset_name} test images"
+        dataset = load_dataset(
+            dataset_name,
+            args.data_dir or settings.get("data_dir"),
+            options=InputOptions.from_config(settings),
+        )
+        x, _ = dataset.arrays("test", args.images)
+        return x, f"{dataset_name} test images"
     shape = tuple(int(d) for d in model.input_shape[1:])
     x = np.random.default_rng(0).uniform(-1, 1, (args.images, *shape)).astype(np.float32)
     return x, "random images (no dataset known)"
