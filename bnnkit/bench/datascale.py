@@ -67,6 +67,8 @@ MEMORY_ARGS = [
     "--test-limit",
     "200",
 ]
+#: A training process is stopped at this resident size (the machine is shared).
+MEMORY_CAP_MB = 12_000
 #: The same 20 steps for a checkout without --steps-per-epoch.
 MEMORY_ARGS_BEFORE = [
     "--arch",
@@ -93,21 +95,37 @@ def bnnkit_command(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "bnnkit.cli.main", *map(str, args)]
 
 
-def run_measured(command: list[str], env: dict, log: Path) -> dict:
+def run_measured(command: list[str], env: dict, log: Path, *, cap_mb: float | None = None) -> dict:
     """Run ``command`` in the checkout ``env["PYTHONPATH"]`` (``python -m`` puts the working
-    folder first on the path); its exit code, wall time and peak RSS (``ru_maxrss``)."""
+    folder first on the path); its exit code, wall time and peak RSS (``ru_maxrss``).
+
+    With ``cap_mb`` the child is killed once its resident set passes that many MB (polled
+    every 0.2 s), so that a process that would fill a shared machine stops first; the result
+    then says ``"killed_at_cap": true`` and its peak is a lower bound.
+    """
+    import psutil
+
     started = time.perf_counter()
+    capped = False
     with open(log, "w") as out:
         process = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=env["PYTHONPATH"]
         )
+        while cap_mb is not None and process.poll() is None and not capped:
+            try:
+                capped = psutil.Process(process.pid).memory_info().rss > cap_mb * 2**20
+            except psutil.NoSuchProcess:
+                break
+            if capped:
+                process.kill()
+            time.sleep(0.2)
         _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return {
-        "returncode": process.returncode,
+    result = {
+        "returncode": os.waitstatus_to_exitcode(status),
         "seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
     }
+    return {**result, "killed_at_cap": True, "cap_mb": cap_mb} if capped else result
 
 
 def _git_commit(repo: Path) -> str:
@@ -136,9 +154,18 @@ def _test_layout(gen: Path, work: Path) -> Path:
     return view
 
 
-def memory(gens: dict[int, Path], code: str, repo: Path, out: Path, commit: str = "") -> dict:
+def memory(
+    gens: dict[int, Path],
+    code: str,
+    repo: Path,
+    out: Path,
+    commit: str = "",
+    cap_mb: float = MEMORY_CAP_MB,
+) -> dict:
     """Peak RSS of ``bnnkit train --dataset folder:GEN --arch resnet18`` for 20 steps of 32,
-    for each generated folder, with the checkout ``repo``."""
+    for each generated folder, with the checkout ``repo``. A run that passes ``cap_mb`` is
+    stopped there (see :func:`run_measured`): its growth is then a lower bound
+    (``"growth_is_lower_bound": true``)."""
     work = Path(tempfile.mkdtemp(prefix="bnnkit-memory-"))
     runs = {}
     for images, gen in sorted(gens.items()):
@@ -154,8 +181,8 @@ def memory(gens: dict[int, Path], code: str, repo: Path, out: Path, commit: str 
             "--name",
             f"m{images}",
         )
-        result = run_measured(command, _env(repo), work / f"m{images}.log")
-        if result["returncode"] != 0:
+        result = run_measured(command, _env(repo), work / f"m{images}.log", cap_mb=cap_mb)
+        if result["returncode"] != 0 and not result.get("killed_at_cap"):
             raise RuntimeError(f"{command} failed: see {work / f'm{images}.log'}")
         runs[str(images)] = {"command": " ".join(map(str, command[1:])), **result}
     small, large = (runs[str(n)]["peak_rss_mb"] for n in (min(gens), max(gens)))
@@ -166,6 +193,7 @@ def memory(gens: dict[int, Path], code: str, repo: Path, out: Path, commit: str 
             "commit": commit or _git_commit(repo),
             "runs": runs,
             "growth": round(large / small - 1, 4),
+            "growth_is_lower_bound": any(run.get("killed_at_cap") for run in runs.values()),
             "images": [min(gens), max(gens)],
         },
     )
@@ -439,15 +467,55 @@ def resume(gen: Path, out: Path) -> dict:
     )
 
 
-def path224(gen: Path, samples: Path, out: Path, *, steps: int = 50, epochs: int = 2) -> dict:
-    """Train Bi-Real-18 at 224 on a generated folder, convert it with LCE into a bundle,
-    predict the sample JPEGs with ``bnnkit predict``, and measure the converted model's top-1
-    agreement with the Keras model on the folder's validation images."""
-    import bnnkit  # noqa: F401
+def _train_or_reuse(args: list[str], runs: Path, name: str) -> dict:
+    """Train ``runs/name`` with ``bnnkit train ARGS``, or reuse it when a previous call of
+    this benchmark finished it (its training time then comes from its metrics.json)."""
+    from bnnkit.training import run_is_complete
+
+    if run_is_complete(runs / name):
+        stages = json.loads((runs / name / "metrics.json").read_text())["stages"]
+        return {
+            "returncode": 0,
+            "reused": True,
+            "seconds": round(sum(s["seconds"] for s in stages), 1),
+        }
+    command = bnnkit_command("train", *args, "--runs-dir", runs, "--name", name)
+    return run_measured(command, _env(), runs / "train.log")
+
+
+def _agreement(gen: Path, run_dir: Path) -> dict:
+    """Top-1 agreement of the LCE model with the Keras model on the folder's val images."""
     import converters
     from bnnkit.data import load_dataset
     from bnnkit.serialization import load_model
 
+    dataset = load_dataset(f"folder:{gen}")
+    x, y = dataset.arrays("test")
+    model = load_model(run_dir / "model.keras")
+    agreement = converters.compare_keras_tflite(model, run_dir / "lce" / "model.tflite", x)
+    return {
+        "agreement_images": int(agreement["n"]),
+        "top1_agreement": agreement["top1_agreement"],
+        "max_abs_diff": agreement["max_abs_diff"],
+        "keras_accuracy_on_those_images": float(
+            np.mean(model.predict(x, verbose=0).argmax(1) == y)
+        ),
+    }
+
+
+def path224(
+    gen: Path,
+    samples: Path,
+    out: Path,
+    *,
+    runs: Path | None = None,
+    steps: int = 50,
+    epochs: int = 2,
+) -> dict:
+    """Train Bi-Real-18 at 224 on a generated folder, convert it with LCE into a bundle,
+    predict the sample JPEGs with ``bnnkit predict``, and measure the converted model's top-1
+    agreement with the Keras model on the folder's validation images. ``runs`` keeps the
+    run (a finished one there is reused)."""
     args = [
         "--dataset",
         f"folder:{gen}",
@@ -462,21 +530,17 @@ def path224(gen: Path, samples: Path, out: Path, *, steps: int = 50, epochs: int
         "--batch-size",
         str(BATCH),
     ]
-    runs = Path(tempfile.mkdtemp(prefix="bnnkit-path224-"))
+    runs = runs or Path(tempfile.mkdtemp(prefix="bnnkit-path224-"))
+    runs.mkdir(parents=True, exist_ok=True)
     run_dir, bundle = runs / "bireal18", runs / "bundle"
-    steps_run = {
-        "train": run_measured(
-            bnnkit_command("train", *args, "--runs-dir", runs, "--name", run_dir.name),
-            _env(),
-            runs / "train.log",
-        ),
-        "convert": run_measured(
-            bnnkit_command("convert", run_dir, "--bundle", bundle), _env(), runs / "convert.log"
-        ),
-    }
-    jpegs = sorted(samples.glob("imagenet_*.jpg"))
+    steps_run = {"train": _train_or_reuse(args, runs, run_dir.name)}
+    steps_run["convert"] = run_measured(
+        bnnkit_command("convert", run_dir, "--bundle", bundle, "--overwrite"),
+        _env(),
+        runs / "convert.log",
+    )
     predicted = subprocess.run(
-        bnnkit_command("predict", bundle, *jpegs, "--json"),
+        bnnkit_command("predict", bundle, *sorted(samples.glob("imagenet_*.jpg")), "--json"),
         env=_env(),
         cwd=REPO,
         capture_output=True,
@@ -485,14 +549,8 @@ def path224(gen: Path, samples: Path, out: Path, *, steps: int = 50, epochs: int
     failed = [name for name, r in steps_run.items() if r["returncode"]]
     if failed or predicted.returncode:
         raise RuntimeError(f"{failed or 'predict'} failed: see {runs}")
-    dataset = load_dataset(f"folder:{gen}")
-    x, y = dataset.arrays("test")
-    model = load_model(run_dir / "model.keras")
-    agreement = converters.compare_keras_tflite(model, run_dir / "lce" / "model.tflite", x)
-    keras_accuracy = float(np.mean(model.predict(x, verbose=0).argmax(1) == y))
     report = json.loads((run_dir / "lce" / "conversion.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    predictions = json.loads(predicted.stdout)["predictions"]
     return _merge_write(
         out,
         "path224",
@@ -505,16 +563,13 @@ def path224(gen: Path, samples: Path, out: Path, *, steps: int = 50, epochs: int
             "keras_test_accuracy": metrics["test_accuracy"],
             "bundle_input": metrics["input"],
             "conversion": {
-                k: report.get(k) for k in ("target", "agreement", "ops", "size") if k in report
+                k: report.get(k) for k in ("target", "verification", "size") if k in report
             },
             "predicted": [
                 {"image": Path(p["image"]).name, "top1": p["top_k"][0]["label"]}
-                for p in predictions
+                for p in json.loads(predicted.stdout)["predictions"]
             ],
-            "agreement_images": int(agreement["n"]),
-            "top1_agreement": agreement["top1_agreement"],
-            "max_abs_diff": agreement["max_abs_diff"],
-            "keras_accuracy_on_those_images": keras_accuracy,
+            **_agreement(gen, run_dir),
         },
     )
 
@@ -534,6 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         one.add_argument("--gen", required=True, help="a folder from bnnkit.bench.photos")
         if name == "path224":
             one.add_argument("--samples", required=True, help="folder of imagenet_*.jpg")
+            one.add_argument("--runs", help="keep the run here (a finished one is reused)")
     parser.add_argument("--out", help="JSON file (default: results/data_<benchmark>.json)")
     args = parser.parse_args(argv)
     out = Path(args.out or RESULTS / f"data_{args.benchmark}.json")
@@ -544,7 +600,9 @@ def main(argv: list[str] | None = None) -> int:
         gens = {int(k): Path(v) for k, v in (item.split("=", 1) for item in args.gen)}
         result = memory(gens, args.code, Path(args.repo), out, args.commit)
     elif args.benchmark == "path224":
-        result = path224(Path(args.gen), Path(args.samples), out)
+        result = path224(
+            Path(args.gen), Path(args.samples), out, runs=Path(args.runs) if args.runs else None
+        )
     else:
         result = globals()[args.benchmark](Path(args.gen), out)
     print(json.dumps(result, indent=2))
@@ -563,21 +621,29 @@ def _read(results: Path, name: str) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def _peak(run: dict) -> str:
+    if run.get("killed_at_cap"):
+        return f"over {run['cap_mb']:,.0f} MB (stopped at that cap after {run['seconds']:.0f} s)"
+    return f"{run['peak_rss_mb']:,.0f} MB"
+
+
 def _memory_lines(memory: dict) -> list[str]:
     lines = ["| code | images | peak RSS | command |", "|---|---|---|---|"]
     for code in ("before", "after"):
         for images, run in sorted(
             memory.get(code, {}).get("runs", {}).items(), key=lambda item: int(item[0])
         ):
+            command = run["command"].replace("-m bnnkit.cli.main", "bnnkit", 1)
             lines.append(
-                f"| {code} ({memory[code]['commit']}) | {int(images):,} | "
-                f"{run['peak_rss_mb']:,.0f} MB | `{run['command']}` |"
+                f"| {code} ({memory[code]['commit']}) | {int(images):,} | {_peak(run)} | "
+                f"`{command}` |"
             )
     lines.append("")
     for code in ("before", "after"):
         if code in memory:
+            at_least = "at least " if memory[code].get("growth_is_lower_bound") else ""
             lines.append(
-                f"- {code}: peak RSS grows {memory[code]['growth']:+.1%} from "
+                f"- {code}: peak RSS grows {at_least}{memory[code]['growth']:+.1%} from "
                 f"{memory[code]['images'][0]:,} to {memory[code]['images'][1]:,} images."
             )
     return lines
