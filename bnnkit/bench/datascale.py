@@ -54,6 +54,7 @@ __all__ = [
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "results"
+MEASURED_BEGIN, MEASURED_END = "<!-- measured:begin -->", "<!-- measured:end -->"
 BATCH = 32
 MEMORY_ARGS = [
     "--arch",
@@ -582,6 +583,12 @@ def main(argv: list[str] | None = None) -> int:
     mem.add_argument("--code", default="after", help="label of the measured checkout")
     mem.add_argument("--repo", default=str(REPO), help="the checkout to run")
     mem.add_argument("--commit", default="", help="the checkout's commit (default: git)")
+    mem.add_argument(
+        "--cap-mb",
+        type=float,
+        default=MEMORY_CAP_MB,
+        help=f"stop a training process at this resident size (default {MEMORY_CAP_MB:,} MB)",
+    )
     doc = sub.add_parser("doc", help="rewrite the measured section of docs/training.md")
     doc.add_argument("--doc", default=str(REPO / "docs" / "training.md"))
     for name in ("throughput", "workers", "resume", "path224"):
@@ -598,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.benchmark == "memory":
         gens = {int(k): Path(v) for k, v in (item.split("=", 1) for item in args.gen)}
-        result = memory(gens, args.code, Path(args.repo), out, args.commit)
+        result = memory(gens, args.code, Path(args.repo), out, args.commit, args.cap_mb)
     elif args.benchmark == "path224":
         result = path224(
             Path(args.gen), Path(args.samples), out, runs=Path(args.runs) if args.runs else None
@@ -607,13 +614,6 @@ def main(argv: list[str] | None = None) -> int:
         result = globals()[args.benchmark](Path(args.gen), out)
     print(json.dumps(result, indent=2))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
-MEASURED_BEGIN, MEASURED_END = "<!-- measured:begin -->", "<!-- measured:end -->"
 
 
 def _read(results: Path, name: str) -> dict:
@@ -731,3 +731,7 @@ def write_measured(doc: Path) -> None:
     text = doc.read_text()
     start, end = text.index(MEASURED_BEGIN), text.index(MEASURED_END) + len(MEASURED_END)
     doc.write_text(text[:start] + measured_markdown() + text[end:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
