@@ -708,8 +708,9 @@ def measured_markdown(results: Path = RESULTS) -> str:
             f"killed with SIGKILL after epoch {resumed['killed_after_epoch']} of "
             f"{resumed['epochs']} and resumed ends with weights "
             f"{'identical to' if resumed['weights_identical'] else 'DIFFERENT from'} an "
-            f"uninterrupted run (largest difference {resumed['max_abs_weight_difference']}), "
-            f"and the same history: {resumed['history_identical']}.",
+            f"uninterrupted run (largest difference {resumed['max_abs_weight_difference']}) "
+            f"and {'the same' if resumed['history_identical'] else 'a DIFFERENT'} per-epoch "
+            f"history; the command: `{resumed['command']}`.",
             "",
         ]
     path = _read(results, "path224").get("path224")

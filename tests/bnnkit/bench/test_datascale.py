@@ -1,0 +1,85 @@
+"""The data-scale figures: docs/training.md says what results/data_*.json hold, and the
+committed measurements meet what they were taken to show."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from bnnkit.bench.datascale import (
+    MEASURED_BEGIN,
+    MEASURED_END,
+    disjoint_shards,
+    measured_markdown,
+    run_measured,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+RESULTS = REPO / "results"
+#: The benchmarks whose results/data_<name>.json is committed and checked below.
+CHECKED = {"resume"}
+
+
+def _result(name: str) -> dict:
+    path = RESULTS / f"data_{name}.json"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run python -m bnnkit.bench.datascale {name}")
+    return json.loads(path.read_text())
+
+
+def test_training_doc_shows_the_committed_measurements():
+    text = (REPO / "docs" / "training.md").read_text()
+    start, end = text.index(MEASURED_BEGIN), text.index(MEASURED_END) + len(MEASURED_END)
+    assert text[start:end] == measured_markdown(RESULTS), (
+        "run: python -m bnnkit.bench.datascale doc"
+    )
+
+
+def test_every_committed_data_result_is_checked():
+    committed = {path.stem.removeprefix("data_") for path in RESULTS.glob("data_*.json")}
+    assert committed == CHECKED
+
+
+def test_a_killed_streaming_run_resumes_to_identical_weights():
+    resumed = _result("resume")["resume"]
+    assert resumed["weights_identical"] and resumed["history_identical"]
+    assert resumed["max_abs_weight_difference"] == 0.0
+    assert 1 <= resumed["killed_after_epoch"] < resumed["epochs"]
+
+
+def test_disjoint_shards_spots_overlap_and_missing_files():
+    def result(*files):
+        return {"metrics": {"input_shard": {"files": list(files)}}}
+
+    assert disjoint_shards([result("a", "c"), result("b")], ["a", "b", "c"]) == {
+        "files_per_worker": [2, 1],
+        "overlap": 0,
+        "union_is_all": True,
+        "disjoint": True,
+    }
+    check = disjoint_shards([result("a", "b"), result("b")], ["a", "b", "c"])
+    assert check["overlap"] == 1 and not check["union_is_all"]
+
+
+def test_peak_rss_is_that_of_the_child_process(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    small = run_measured([sys.executable, "-c", "pass"], env, tmp_path / "a.log")
+    fill = "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"
+    large = run_measured([sys.executable, "-c", fill], env, tmp_path / "b.log")
+    assert small["returncode"] == large["returncode"] == 0
+    assert large["peak_rss_mb"] - small["peak_rss_mb"] > 250
+
+
+def test_a_run_past_the_memory_cap_is_stopped_and_marked(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    grow = (
+        "import time\nb = []\nfor _ in range(60):\n    b.append(bytearray(20 * 2**20))\n"
+        "    b[-1][::4096] = b'x' * len(b[-1][::4096])\n    time.sleep(0.05)\n"
+    )
+    result = run_measured([sys.executable, "-c", grow], env, tmp_path / "c.log", cap_mb=300)
+    assert result["killed_at_cap"] and result["returncode"] != 0
+    assert 300 <= result["peak_rss_mb"] < 1000
