@@ -21,44 +21,56 @@ import numpy as np
 LITE_WRAPPER = "larq_compute_engine.tflite.python.interpreter_wrapper_lite"
 
 
-def find_lite_interpreter() -> str:
-    """The path of LCE's interpreter extension; ImportError saying why when there is none."""
+def find_extension(folder: str, prefix: str) -> str:
+    """The path of LCE's extension module ``prefix*.so`` in the package's ``folder`` (a path
+    relative to ``larq_compute_engine/``); ImportError saying why when there is none."""
     spec = importlib.util.find_spec("larq_compute_engine")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("the larq_compute_engine package is not installed")
-    folder = os.path.join(next(iter(spec.submodule_search_locations)), "tflite", "python")
-    names = os.listdir(folder) if os.path.isdir(folder) else []
+    where = os.path.join(next(iter(spec.submodule_search_locations)), *folder.split("/"))
+    names = os.listdir(where) if os.path.isdir(where) else []
     for name in names:
-        if name.startswith("interpreter_wrapper_lite") and name.endswith((".so", ".pyd")):
-            return os.path.join(folder, name)
-    raise ImportError(f"no interpreter_wrapper_lite extension in {folder}")
+        if name.startswith(prefix) and name.endswith((".so", ".pyd")):
+            return os.path.join(where, name)
+    raise ImportError(f"no {prefix} extension in {where}")
 
 
-def load_lite_interpreter():
-    """LCE's ``LiteInterpreter`` class, without importing TensorFlow.
+def find_lite_interpreter() -> str:
+    """The path of LCE's interpreter extension; ImportError saying why when there is none."""
+    return find_extension("tflite/python", "interpreter_wrapper_lite")
 
-    ``larq_compute_engine/__init__.py`` imports LCE's converter and with it TensorFlow, so the
-    extension module is loaded straight from its file. It is loaded under its own full name
-    and registered in ``sys.modules``: a later ``from larq_compute_engine.tflite.python.interpreter
-    import Interpreter`` then finds this module object instead of initialising the extension a
-    second time (pybind11 refuses that: "type LiteInterpreter is already registered"), and if
-    LCE's interpreter was imported first, its module object is the one used here.
+
+def load_extension(full_name: str, path: str):
+    """The extension module at ``path``, loaded under ``full_name`` without importing its
+    package (``larq_compute_engine/__init__.py`` imports TensorFlow).
+
+    It is registered in ``sys.modules`` under that full name: a later import of the same
+    module by its package (e.g. ``from larq_compute_engine.tflite.python.interpreter import
+    Interpreter``) then finds this module object instead of initialising the extension a
+    second time (pybind11 refuses that: "type LiteInterpreter is already registered"), and a
+    module its package imported first is the one returned here.
     """
-    loaded = sys.modules.get(LITE_WRAPPER)
+    loaded = sys.modules.get(full_name)
     if loaded is not None:
-        return loaded.LiteInterpreter
-    path = find_lite_interpreter()
-    module_spec = importlib.util.spec_from_file_location(LITE_WRAPPER, path)
+        return loaded
+    module_spec = importlib.util.spec_from_file_location(full_name, path)
     if module_spec is None or module_spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(module_spec)
-    sys.modules[LITE_WRAPPER] = module
+    sys.modules[full_name] = module
     try:
         module_spec.loader.exec_module(module)
     except BaseException:
-        del sys.modules[LITE_WRAPPER]
+        del sys.modules[full_name]
         raise
-    return module.LiteInterpreter
+    return module
+
+
+def load_lite_interpreter():
+    """LCE's ``LiteInterpreter`` class, without importing TensorFlow (:func:`load_extension`)."""
+    if LITE_WRAPPER in sys.modules:
+        return sys.modules[LITE_WRAPPER].LiteInterpreter
+    return load_extension(LITE_WRAPPER, find_lite_interpreter()).LiteInterpreter
 
 
 def stock_predict(data: bytes, delegate: str | None = None):

@@ -35,13 +35,11 @@ import hashlib
 import json
 import math
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from bnnkit.errors import InvalidModelFileError
+from converters.child import run_child
 from converters.flatbuffer import (
     SCHEMA_VERSION,
     TENSOR_TYPE_ITEMSIZE,
@@ -248,29 +246,17 @@ def trial_run(
     with tempfile.TemporaryDirectory(prefix="bnnkit-trial-") as tmp:
         model_path = Path(tmp) / "model.tflite"
         model_path.write_bytes(data)
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        try:
-            result = subprocess.run(
-                [sys.executable, str(script), str(model_path), runtime, *extra],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env=env,
-            )
-        except subprocess.TimeoutExpired:
-            raise InvalidModelFileError(
-                f"{name} did not finish a trial run on one input within {timeout:.0f} s; "
-                "the file is probably corrupt"
-            ) from None
-    if result.returncode != 0:
-        if result.returncode < 0:
-            try:
-                how = f"crashed the TFLite interpreter ({signal.Signals(-result.returncode).name})"
-            except ValueError:
-                how = f"crashed the TFLite interpreter (signal {-result.returncode})"
+        result = run_child([str(script), str(model_path), runtime, *extra], timeout=timeout)
+    if result.returncode is None:
+        raise InvalidModelFileError(
+            f"{name} did not finish a trial run on one input within {timeout:.0f} s; "
+            "the file is probably corrupt"
+        )
+    if not result.ok:
+        if result.crashed:
+            how = result.failure("the TFLite interpreter")
         else:
-            lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-            how = "failed a trial run" + (f": {lines[-1][:300]}" if lines else "")
+            how = "failed a trial run" + (f": {result.last_error}" if result.last_error else "")
         raise InvalidModelFileError(
             f"{name} {how}; the file is corrupt or not a model this "
             "runtime can execute. Re-convert it with `bnnkit convert`."

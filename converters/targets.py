@@ -78,12 +78,16 @@ def _conversion_failed(target, error):
 
 
 def convert_lce(model: Any) -> bytes:
-    import larq_compute_engine as lce
+    """LCE's converter, its native part in a child process (:mod:`converters.lce_convert`):
+    a model that crashes it is refused with the reason instead of ending this process."""
+    from converters.lce_convert import convert_keras_model
 
     try:
         with _quiet():
-            return bytes(lce.convert_keras_model(model))
-    except Exception as error:  # the MLIR converter raises many types
+            return convert_keras_model(model)
+    except UnsupportedModelError:
+        raise
+    except Exception as error:  # LCE's Python raises many types
         raise _conversion_failed("lce", error) from error
 
 

@@ -170,31 +170,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_worker(argv: list[str], *, nice: int = 0, timeout: float | None = None) -> dict:
-    """Run the worker in a child process (optionally ``nice``'d) and return its JSON."""
-    import os
-    import subprocess
-    from pathlib import Path
+    """Run the worker in a child process (:func:`converters.child.run_child`, optionally
+    ``nice``'d) and return its JSON; RuntimeError with its last lines when it gives none."""
+    from converters.child import run_child
 
-    root = Path(__file__).resolve().parents[1]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(root)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        ),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    command = [sys.executable, "-m", "bnnkit.bench.worker", *argv]
-    if nice:
-        command = ["nice", "-n", str(nice), *command]
-    done = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=root, timeout=timeout
-    )
+    done = run_child(["-m", "bnnkit.bench.worker", *argv], timeout=timeout, nice=nice)
     for line in done.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             return json.loads(line[len("BENCH_RESULT ") :])
     tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
     raise RuntimeError(
-        f"worker {' '.join(argv[:1])} failed (exit {done.returncode}): " + " | ".join(tail)
+        f"worker {' '.join(argv[:1])} {done.failure('the worker')}: " + " | ".join(tail)
     )
 
 
