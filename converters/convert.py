@@ -83,7 +83,7 @@ __all__ = [
 MODEL_FILE = "model.tflite"
 REPORT_FILE = "conversion.json"
 RANDOM_CALIBRATION_IMAGES = 64
-TIE_CHECK_IMAGES = 8  # images the layer-by-layer tie check runs (it converts every layer)
+TIE_CHECK_IMAGES = 8  # images the layer-by-layer tie check runs (it converts a sub-model per cut)
 
 
 @dataclass(frozen=True)
@@ -316,30 +316,42 @@ def tie_check(
     calibration: Calibration,
     verification: Verification,
     bounds: Bounds,
+    converted: Converted | None = None,
 ) -> None:
     """Random images failed the elementwise check: compare layer by layer
-    (:func:`converters.explain.explain_model`) and pass when every layer agrees on the
+    (:func:`converters.explain.explain_model`, cut where values are rounded, and layer by
+    layer where a local comparison fails) and pass when every compared layer agrees on the
     ``.tflite``'s own inputs; the sign ties that explain the output difference are counted.
+    The cut at the output reuses ``converted`` (the model being verified).
     Updates ``verification.checks``."""
     from converters.explain import explain_model
 
+    def convert_cut(submodel: Any, target_name: str) -> bytes:
+        if converted is not None and submodel.outputs[0] is keras_model.outputs[0]:
+            return converted.data
+        return convert_submodel(submodel, target_name)
+
     checks = verification.checks
+    started = time.perf_counter()
     explanation = explain_model(
         keras_model,
         calibration.x[:TIE_CHECK_IMAGES],
-        convert=convert_submodel,
+        convert=convert_cut,
         target=target.name,
         bounds=bounds,
         stop_after=None,
+        cuts="quantizer_inputs",
     )
     passed, failure = judge_layers(explanation, bounds)
     divergence = explanation["first_divergence"] or {}
     checks["tie_check"] = {
         "passed": passed,
         "images": explanation["images"],
+        "cuts": explanation["cuts"],
         "layers_compared": len(explanation["layers"]),
         "sign_ties": explanation["sign_ties"],
         "first_divergence": {key: divergence.get(key) for key in ("layer", "op", "verdict")},
+        "seconds": round(time.perf_counter() - started, 1),
     }
     if passed:
         checks.update(passed=True, failure=None, criterion="elementwise_tie_aware")
@@ -618,7 +630,7 @@ def convert_model(
     float_size = len(convert_float(keras_model)) if compare_float else None
     verification = verify(keras_model, rewritten, converted, chosen, checked, bounds)
     if not verification.checks["passed"] and not checked.real and not allow_disagreement:
-        tie_check(keras_model, chosen, checked, verification, bounds)
+        tie_check(keras_model, chosen, checked, verification, bounds, converted)
     enforce(verification, checked, allow_disagreement=allow_disagreement)
     report = build_report(chosen, rewritten, converted, guarded, verification, float_size)
     report["seconds"] = round(time.perf_counter() - started, 2)

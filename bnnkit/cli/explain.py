@@ -3,12 +3,15 @@
     bnnkit explain runs/mnist-bnn                    # the run's model, converted for --target
     bnnkit explain runs/mnist-bnn/lce/model.tflite   # the model conversion.json names
     bnnkit explain model.h5 --custom-objects my_objects --images 4
+    bnnkit explain big.h5 --cuts quantizer_inputs     # only where values are rounded
 
-Cuts the Keras model after each layer, converts each cut for the target and runs it on the
-same images as Keras (:func:`converters.explain.explain_model`). Prints one line per layer and
-the first layer that diverges, with the op it became and whether sign ties or a conversion
-fault explain it; writes everything to ``explain.json``. Images: the first test images of the
-dataset (the run's, the conversion's or ``--dataset``), else random ones (and it says so).
+Cuts the Keras model after each layer (``--cuts quantizer_inputs``: after the layers whose
+output a quantizer rounds, and after the first ones that disagree), converts each cut for the
+target and runs it on the same images as Keras (:func:`converters.explain.explain_model`).
+Prints one line per layer and the first layer that diverges, with the op it became and
+whether sign ties or a conversion fault explain it; writes everything to ``explain.json``.
+Images: the first test images of the dataset (the run's, the conversion's or ``--dataset``),
+else random ones (and it says so).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 from pathlib import Path
 
 from bnnkit.cli.convert import add_custom_objects_argument
+from converters.explain import CUTS
 from converters.runs import run_config
 from converters.targets import TARGETS
 
@@ -67,6 +71,14 @@ def register(subparsers) -> None:
         type=float,
         default=None,
         help="relative tolerance of an element (default: the target's, 1e-3 for lce)",
+    )
+    parser.add_argument(
+        "--cuts",
+        choices=CUTS,
+        default=CUTS[0],
+        help="every: cut after every layer (default); quantizer_inputs: cut only where "
+        "values are rounded (the inputs of quantizers) and at the output, then layer by "
+        "layer where a comparison fails: far fewer conversions on a large model",
     )
     parser.add_argument(
         "--all",
@@ -163,6 +175,7 @@ def run(args) -> int:
         target=target,
         bounds=bounds,
         stop_after=None if args.all else 1,
+        cuts=args.cuts,
     )
     result["data"] = data
     result["source_model"] = str(source)
