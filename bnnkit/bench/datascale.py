@@ -112,17 +112,21 @@ def run_measured(command: list[str], env: dict, log: Path, *, cap_mb: float | No
         process = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=env["PYTHONPATH"]
         )
-        while cap_mb is not None and process.poll() is None and not capped:
+        # wait4 (not Popen.poll, which would reap the child and lose its rusage)
+        pid, status, usage = os.wait4(process.pid, 0 if cap_mb is None else os.WNOHANG)
+        while not pid:
             try:
-                capped = psutil.Process(process.pid).memory_info().rss > cap_mb * 2**20
+                rss = psutil.Process(process.pid).memory_info().rss
             except psutil.NoSuchProcess:
-                break
-            if capped:
+                rss = 0
+            if cap_mb is not None and not capped and rss > cap_mb * 2**20:
                 process.kill()
+                capped = True
             time.sleep(0.2)
-        _, status, usage = os.wait4(process.pid, 0)
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+    process.returncode = os.waitstatus_to_exitcode(status)
     result = {
-        "returncode": os.waitstatus_to_exitcode(status),
+        "returncode": process.returncode,
         "seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
     }
@@ -162,30 +166,34 @@ def memory(
     out: Path,
     commit: str = "",
     cap_mb: float = MEMORY_CAP_MB,
+    side_by_side: bool = False,
 ) -> dict:
     """Peak RSS of ``bnnkit train --dataset folder:GEN --arch resnet18`` for 20 steps of 32,
-    for each generated folder, with the checkout ``repo``. A run that passes ``cap_mb`` is
+    for each generated folder, with the checkout ``repo``; ``side_by_side`` runs the folders
+    at the same time (each peak is its own process's). A run that passes ``cap_mb`` is
     stopped there (see :func:`run_measured`): its growth is then a lower bound
     (``"growth_is_lower_bound": true``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     work = Path(tempfile.mkdtemp(prefix="bnnkit-memory-"))
-    runs = {}
+    commands = {}
     for images, gen in sorted(gens.items()):
         folder = gen if code != "before" else _test_layout(gen, work)
         args = MEMORY_ARGS if code != "before" else MEMORY_ARGS_BEFORE
-        command = bnnkit_command(
-            "train",
-            "--dataset",
-            f"folder:{folder}",
-            *args,
-            "--runs-dir",
-            work,
-            "--name",
+        commands[images] = bnnkit_command(
+            "train", "--dataset", f"folder:{folder}", *args, "--runs-dir", work, "--name",
             f"m{images}",
-        )
-        result = run_measured(command, _env(repo), work / f"m{images}.log", cap_mb=cap_mb)
+        )  # fmt: skip
+
+    def measure(images: int) -> dict:
+        log = work / f"m{images}.log"
+        result = run_measured(commands[images], _env(repo), log, cap_mb=cap_mb)
         if result["returncode"] != 0 and not result.get("killed_at_cap"):
-            raise RuntimeError(f"{command} failed: see {work / f'm{images}.log'}")
-        runs[str(images)] = {"command": " ".join(map(str, command[1:])), **result}
+            raise RuntimeError(f"{commands[images]} failed: see {log}")
+        return {"command": " ".join(map(str, commands[images][1:])), **result}
+
+    with ThreadPoolExecutor(len(commands) if side_by_side else 1) as pool:
+        runs = dict(zip(map(str, commands), pool.map(measure, commands), strict=True))
     small, large = (runs[str(n)]["peak_rss_mb"] for n in (min(gens), max(gens)))
     return _merge_write(
         out,
@@ -583,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     mem.add_argument("--code", default="after", help="label of the measured checkout")
     mem.add_argument("--repo", default=str(REPO), help="the checkout to run")
     mem.add_argument("--commit", default="", help="the checkout's commit (default: git)")
+    mem.add_argument("--side-by-side", action="store_true", help="run the folders at the same time")
     mem.add_argument(
         "--cap-mb",
         type=float,
@@ -605,7 +614,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.benchmark == "memory":
         gens = {int(k): Path(v) for k, v in (item.split("=", 1) for item in args.gen)}
-        result = memory(gens, args.code, Path(args.repo), out, args.commit, args.cap_mb)
+        result = memory(
+            gens, args.code, Path(args.repo), out, args.commit, args.cap_mb, args.side_by_side
+        )
     elif args.benchmark == "path224":
         result = path224(
             Path(args.gen), Path(args.samples), out, runs=Path(args.runs) if args.runs else None
