@@ -645,6 +645,7 @@ def _memory_lines(memory: dict) -> list[str]:
             memory.get(code, {}).get("runs", {}).items(), key=lambda item: int(item[0])
         ):
             command = run["command"].replace("-m bnnkit.cli.main", "bnnkit", 1)
+            command = command.split(" --runs-dir ", 1)[0]  # the scratch folder is no example
             lines.append(
                 f"| {code} ({memory[code]['commit']}) | {int(images):,} | {_peak(run)} | "
                 f"`{command}` |"

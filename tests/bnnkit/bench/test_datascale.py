@@ -21,7 +21,7 @@ from bnnkit.bench.datascale import (
 REPO = Path(__file__).resolve().parents[3]
 RESULTS = REPO / "results"
 #: The benchmarks whose results/data_<name>.json is committed and checked below.
-CHECKED = {"resume"}
+CHECKED = {"memory", "resume"}
 
 
 def _result(name: str) -> dict:
@@ -42,6 +42,13 @@ def test_training_doc_shows_the_committed_measurements():
 def test_every_committed_data_result_is_checked():
     committed = {path.stem.removeprefix("data_") for path in RESULTS.glob("data_*.json")}
     assert committed == CHECKED
+
+
+def test_peak_memory_does_not_grow_with_the_folder():
+    after = _result("memory")["after"]
+    assert after["images"] == [2000, 20000]
+    assert not any(run.get("killed_at_cap") for run in after["runs"].values())
+    assert not after["growth_is_lower_bound"] and abs(after["growth"]) <= 0.10
 
 
 def test_a_killed_streaming_run_resumes_to_identical_weights():
