@@ -3,7 +3,8 @@ r"""XNOR-Net's binary convolution: sign inputs, BWN weights, K map after the con
 \[ Y = \big(\operatorname{sign}(I) \circledast \operatorname{sign}(W)\big) \odot K \alpha,
    \qquad K = \operatorname{mean}_c|I| * k \]
 
-See :mod:`bnnkit.quantizers.xnor` for the formulas and gradients.
+(paper, Sec. 3.2, Eq. 11). See :mod:`bnnkit.quantizers.xnor` for the formulas and
+gradients.
 
 # References
 - Rastegari et al. XNOR-Net. ECCV 2016. https://arxiv.org/abs/1603.05279
@@ -12,33 +13,16 @@ See :mod:`bnnkit.quantizers.xnor` for the formulas and gradients.
 from __future__ import annotations
 
 import larq as lq
-import tensorflow as tf
 
+from bnnkit.layers.base import ScaledBinaryConv2D
 from bnnkit.quantizers.bwn import BWNWeightQuantizer
 from bnnkit.quantizers.xnor import XnorInputQuantizer, binarize_gradient, xnor_k_map
 
 __all__ = ["XnorConv2D"]
 
 
-def _conv_without_bias_and_activation(layer, parent, inputs):
-    """Run ``parent.call`` (Larq's quantize -> pad -> conv) with bias/activation off."""
-    with (
-        lq.utils.patch_object(layer, "use_bias", False),
-        lq.utils.patch_object(layer, "activation", None),
-    ):
-        return parent.call(layer, inputs)
-
-
-def _bias_and_activation(layer, outputs):
-    if layer.use_bias:
-        outputs = tf.nn.bias_add(outputs, layer.bias)
-    if layer.activation is not None:
-        outputs = layer.activation(outputs)
-    return outputs
-
-
 @lq.utils.register_keras_custom_object
-class XnorConv2D(lq.layers.QuantConv2D):
+class XnorConv2D(ScaledBinaryConv2D):
     r"""XNOR-Net 2D convolution: ``QuantConv2D`` plus the input scale map K.
 
     Takes every argument of ``larq.layers.QuantConv2D`` (and so of
@@ -75,20 +59,16 @@ class XnorConv2D(lq.layers.QuantConv2D):
         self.input_scale = bool(input_scale)
         self.binary_gradient = bool(binary_gradient)
         super().__init__(filters, kernel_size, *args, **kwargs)
-        if self.data_format != "channels_last":
-            raise ValueError("XnorConv2D supports data_format='channels_last' only")
-        if self.groups != 1:
-            raise ValueError("XnorConv2D supports groups=1 only")
 
-    def call(self, inputs):
-        outputs = _conv_without_bias_and_activation(self, lq.layers.QuantConv2D, inputs)
+    def scaled_outputs(self, inputs):
+        outputs = self.binary_conv(inputs)
         if self.binary_gradient:
             outputs = binarize_gradient(outputs)
         if self.input_scale:
             outputs = outputs * xnor_k_map(
                 inputs, self.kernel_size, self.strides, self.padding, self.dilation_rate
             )
-        return _bias_and_activation(self, outputs)
+        return outputs
 
     def get_config(self):
         return {

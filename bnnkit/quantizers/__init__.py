@@ -31,7 +31,13 @@ from bnnkit.quantizers.bireal import (
 )
 from bnnkit.quantizers.bwn import BWNWeightQuantizer, bwn_weight
 from bnnkit.quantizers.horq import HorqInputQuantizer, horq_approximation, horq_terms
-from bnnkit.quantizers.xnor import XnorInputQuantizer, binarize_gradient, quantize_k, xnor_k_map
+from bnnkit.quantizers.xnor import (
+    XnorInputQuantizer,
+    binarize_gradient,
+    quantize_k,
+    receptive_field_mean,
+    xnor_k_map,
+)
 
 __all__ = [
     "BWNWeightQuantizer",
@@ -47,5 +53,6 @@ __all__ = [
     "horq_approximation",
     "horq_terms",
     "quantize_k",
+    "receptive_field_mean",
     "xnor_k_map",
 ]

@@ -40,7 +40,13 @@ import tensorflow as tf
 from bnnkit.quantizers._base import BaseQuantizer, clipped_ste_sign
 from bnnkit.shapes import pair
 
-__all__ = ["XnorInputQuantizer", "binarize_gradient", "quantize_k", "xnor_k_map"]
+__all__ = [
+    "XnorInputQuantizer",
+    "binarize_gradient",
+    "quantize_k",
+    "receptive_field_mean",
+    "xnor_k_map",
+]
 
 
 def quantize_k(x: tf.Tensor, bits: int, clip_value: float | None = 1.0) -> tf.Tensor:
@@ -105,9 +111,21 @@ def xnor_k_map(
     dilation, padding; "same" pads \(A\) with zeros). Returns shape ``[N, H', W', 1]``,
     which broadcasts over the conv's output channels.
     """
-    kh, kw = pair(kernel_size)
     a = tf.reduce_mean(tf.abs(inputs), axis=-1, keepdims=True)
-    box = tf.fill([kh, kw, 1, 1], tf.constant(1.0 / (kh * kw), dtype=inputs.dtype))
+    return receptive_field_mean(a, kernel_size, strides, padding, dilation_rate)
+
+
+def receptive_field_mean(
+    a: tf.Tensor, kernel_size, strides=(1, 1), padding: str = "same", dilation_rate=(1, 1)
+) -> tf.Tensor:
+    r"""\(A * k\): the mean of a one-channel map ``a`` (``[N, H, W, 1]``) over every
+    receptive field of a convolution with this geometry (zero padding for "same").
+
+    With \(A\) the channel mean of \(|I|\) this is the mean of \(|I|\) over each im2col
+    column, because every column holds \(c\,w\,h\) values (padded ones count as 0).
+    """
+    kh, kw = pair(kernel_size)
+    box = tf.fill([kh, kw, 1, 1], tf.constant(1.0 / (kh * kw), dtype=a.dtype))
     return tf.nn.conv2d(
         a,
         box,
