@@ -58,11 +58,10 @@ from bnnkit.errors import (
 from bnnkit.methods import get_method
 from bnnkit.methods.base import Method, Stage
 from bnnkit.models import ARCHITECTURES, build_model
-from bnnkit.recipes import recipe_for
+from bnnkit.recipes import Recipe, check_recipe_name
 from bnnkit.serialization import atomic_write_json, load_model, save_model
 
 CONFIG_FILE = "config.json"
-OPTIMIZERS = ("adam", "sgd")
 #: metrics.json lists the files a worker read when there are at most this many.
 LISTED_FILES = 4096
 
@@ -77,6 +76,7 @@ class TrainConfig:
     epochs: int | None = None  # None: the method's recipe budget
     batch_size: int = 128
     learning_rate: float | None = None  # None: the recipe's
+    recipe: str = "budget"  # or "paper" (bnnkit.recipes)
     seed: int = 0
     deterministic: bool = True
     data_dir: str | None = None
@@ -107,7 +107,7 @@ def check_config(config: TrainConfig) -> Method:
 
     # Raises
         InvalidConfigError: an unknown method, option, architecture, strategy or
-            augmentation, or a count that is not positive.
+            augmentation, or recipe, or a count that is not positive.
     """
     check_strategy(config.strategy)
     if config.arch not in ARCHITECTURES:
@@ -137,6 +137,7 @@ def check_config(config: TrainConfig) -> Method:
             or value < (0 if name == "epochs" else 1)
         ):
             raise InvalidConfigError(f"{name} must be a positive integer, got {value!r}")
+    check_recipe_name(config.recipe)
     return get_method(config.method, **config.method_options)
 
 
@@ -156,31 +157,6 @@ def load_run_dataset(config: TrainConfig) -> TrainingData:
     if config.train_limit or config.test_limit:
         dataset = dataset.subset(config.train_limit, config.test_limit)
     return dataset
-
-
-def _recipe(method: Method) -> dict:
-    recipe = dict(getattr(method, "recipe", None) or recipe_for(method.name))
-    if recipe.get("optimizer", "adam") not in OPTIMIZERS:
-        raise InvalidConfigError(
-            f"recipe optimizer {recipe['optimizer']!r} is not supported ({', '.join(OPTIMIZERS)})"
-        )
-    return recipe
-
-
-def _learning_rate(recipe: dict, initial: float, total_steps: int):
-    import tensorflow as tf
-
-    if recipe.get("schedule", "cosine") == "cosine":
-        return tf.keras.optimizers.schedules.CosineDecay(initial, max(1, total_steps))
-    return initial
-
-
-def _optimizer(recipe: dict, learning_rate):
-    import tensorflow as tf
-
-    if recipe.get("optimizer", "adam") == "sgd":
-        return tf.keras.optimizers.SGD(learning_rate, momentum=recipe.get("momentum", 0.9))
-    return tf.keras.optimizers.Adam(learning_rate)
 
 
 def epoch_checkpoint(
@@ -226,7 +202,7 @@ class _Run:
     strategy: Any
     method: Method
     dataset: TrainingData
-    recipe: dict
+    recipe: Recipe
     steps_per_epoch: int
     verbose: int
     log: Callable
@@ -326,7 +302,7 @@ def train(
         strategy,
         method,
         dataset,
-        _recipe(method),
+        method.recipe(config.recipe),
         steps_per_epoch(config, dataset),
         verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
         log,
@@ -362,14 +338,14 @@ def _train_stages(run: _Run) -> dict:
     tf.keras.utils.set_random_seed(run.config.seed)
     if run.config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    epochs = run.config.epochs if run.config.epochs is not None else run.recipe["epochs"]
+    epochs = run.config.epochs if run.config.epochs is not None else run.recipe.epochs
 
     def builder(method_instance):
         return build_model(
             run.config.arch, method_instance, run.dataset.input_shape, run.dataset.num_classes
         )
 
-    stages = run.method.training_stages(builder, epochs)
+    stages = run.method.training_stages(builder, epochs, run.recipe)
     if not stages:
         raise InvalidConfigError(f"method {run.method.name!r} defined no training stage")
     read_history = run.run_dir / "history.json"
@@ -414,7 +390,10 @@ def _run_stage(run: _Run, index: int, count: int, stage: Stage, previous):
         {
             "stage": stage.name,
             "epochs": stage.epochs,
+            "images_seen": run.stage_steps(stage) * run.config.batch_size,
             "seconds": round(time.perf_counter() - started, 2),
+            "recipe": (stage.recipe or run.recipe).describe(),
+            **(stage.report(model) if stage.report else {}),
         }
     )
     return model
@@ -426,8 +405,9 @@ def _compile(run: _Run, stage: Stage, previous):
 
     with run.strategy.scope():
         model: Any = stage.build(previous, run.dataset)
-        rate = stage.learning_rate or run.config.learning_rate or run.recipe["learning_rate"]
-        optimizer = _optimizer(run.recipe, _learning_rate(run.recipe, rate, run.stage_steps(stage)))
+        recipe = stage.recipe or run.recipe
+        rate = stage.learning_rate or run.config.learning_rate or recipe.learning_rate
+        optimizer = recipe.make_optimizer(rate, run.stage_steps(stage))
         model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])
         optimizer.build(model.trainable_variables)
         epoch_variable = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -523,6 +503,8 @@ def _finalize(run: _Run, model, epochs: int) -> dict:
         "parameters": int(model.count_params()),
         "epochs": epochs,
         "steps_per_epoch": run.steps_per_epoch,
+        "recipe": run.config.recipe,
+        "images_seen": sum(t["images_seen"] for t in run.timings),
         "stages": run.timings,
     }
     if run.shards:

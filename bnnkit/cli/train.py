@@ -12,6 +12,7 @@ from bnnkit.cli.names import RegistryNames, add_listed_argument
 from bnnkit.data import DATASETS
 from bnnkit.data.augment import AUGMENTATIONS
 from bnnkit.errors import InvalidInputError
+from bnnkit.recipes import RECIPE_NAMES
 
 __all__ = [
     "ARCHITECTURE_NAMES",
@@ -128,6 +129,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, help="initial learning rate (default: recipe)")
+    parser.add_argument(
+        "--recipe",
+        default="budget",
+        choices=list(RECIPE_NAMES),
+        help="training recipe: 'budget' (default: the same Adam + cosine "
+        "recipe for every method) or 'paper' (each method's paper's; "
+        "see bnnkit/recipes.py)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--option",

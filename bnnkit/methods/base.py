@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bnnkit.recipes import BUDGET, Recipe, check_recipe_name, no_paper_recipe
+
 __all__ = ["REGISTRY", "Method", "Stage", "get_method", "register_method"]
 
 
@@ -29,6 +31,10 @@ class Method:
         binary_activations: True when hidden convs take binary inputs *and* weights, so LCE
             must turn each of them into an ``LceBconv2d``.
         binary_weights: True when hidden conv weights are binary.
+        conv_shortcut: True when :meth:`conv_block` adds its own shortcut around the conv
+            (Bi-Real), so an architecture must not add another one per conv.
+        recipes: the method's training recipes (:mod:`bnnkit.recipes`), one per name:
+            ``budget`` (the default, shared by every method) and ``paper`` (its paper's).
     """
 
     name = ""
@@ -36,6 +42,11 @@ class Method:
     reference = ""
     binary_activations = False
     binary_weights = False
+    conv_shortcut = False
+    recipes: tuple[Recipe, ...] = (
+        BUDGET,
+        no_paper_recipe(BUDGET, "no recipe in the paper"),
+    )
 
     def __init__(self, **options):
         unknown = set(options) - set(self.option_defaults())
@@ -70,14 +81,23 @@ class Method:
         """
         raise NotImplementedError
 
-    def training_stages(self, build_model: Callable[..., object], epochs: int) -> list[Stage]:
+    def recipe(self, name: str = "budget") -> Recipe:
+        """The method's recipe called ``name`` (``budget`` or ``paper``)."""
+        check_recipe_name(name)
+        return next(recipe for recipe in self.recipes if recipe.name == name)
+
+    def training_stages(
+        self, build_model: Callable[..., object], epochs: int, recipe: Recipe = BUDGET
+    ) -> list[Stage]:
         """The training procedure as stages run one after the other with ``model.fit``.
 
-        The default is one stage that trains ``build_model(self)`` for ``epochs``.
-        Multi-step recipes (Bi-Real's initialization from a real-valued network, BWNH/SBD's
+        ``epochs`` is the total over every stage (multi-stage methods split it), so every
+        method of a comparison gets the same budget. The default is one stage that trains
+        ``build_model(self)`` for ``epochs`` with ``recipe``. Multi-step procedures
+        (Bi-Real's initialization from a real-valued network, BWNH/SBD's
         train-float-then-binarize) return several; see :class:`Stage`.
         """
-        return [Stage("train", epochs, lambda previous, dataset: build_model(self))]
+        return [Stage("train", epochs, lambda previous, dataset: build_model(self), recipe=recipe)]
 
     def describe(self) -> dict:
         return {
@@ -99,13 +119,19 @@ class Stage:
         epochs: epochs to train in this stage (0: only build, e.g. a pure conversion step).
         build: ``build(previous_model_or_None, dataset) -> tf.keras.Model``: the model this
             stage trains, e.g. a new binary model initialized from the previous stage's.
-        learning_rate: initial learning rate of this stage (None: the training default).
+        learning_rate: initial learning rate of this stage (None: the recipe's, or the
+            run's ``--lr``).
+        recipe: the stage's optimizer and schedule (None: the run's recipe).
+        report: ``report(trained_model) -> dict``, measurements recorded with the stage in
+            ``metrics.json`` (e.g. the bits that flipped during fine-tuning).
     """
 
     name: str
     epochs: int
     build: Callable[[object, object], object]
     learning_rate: float | None = None
+    recipe: Recipe | None = None
+    report: Callable[[object], dict] | None = None
 
 
 def register_method(cls: type[Method]) -> type[Method]:

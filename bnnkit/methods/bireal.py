@@ -11,12 +11,19 @@ conv's stride (and the block's pool) -> real 1x1 conv -> BN. (In Bi-Real-18/34 t
 happens at stage transitions; in LeNet both hidden blocks change the shape, so both get
 the downsampling shortcut; the hidden "fc" block's avg-pool covers the whole map.)
 
-Training (Sec. 3.4), :meth:`BiReal.training_stages`:
+Training (Sec. 3.4), :meth:`BiReal.training_stages`, over the run's total epochs:
 
-1. a real-valued network of the same architecture, with the activation
-   \(\operatorname{clip}(-1, x, 1)\) in place of the sign and real weights
-   (option ``real_valued=True``);
-2. the binary network, initialized from it layer by layer ("clip init"), then trained.
+* ``--recipe budget`` (default): 1. a real-valued network of the same architecture, with
+  the activation \(\operatorname{clip}(-1, x, 1)\) in place of the sign and real weights
+  (option ``real_valued=True``), a third of the epochs; 2. the binary network, initialized
+  from it layer by layer ("clip init"), the rest; both with the budget recipe.
+* ``--recipe paper``: the official chain, 1. the real-valued network with ReLU (ResNet's
+  SGD recipe), 2. the same network fine-tuned with clip(-1, x, 1), 3. the binary network
+  initialized from it, SGD with momentum 0.9, weight decay 0, the learning rate divided by
+  10 at 1/2 and 3/4 of the stage (:data:`bnnkit.recipes.BIREAL_PAPER`); a fifth, a fifth
+  and three fifths of the epochs (at least one each). Departures: the official step 2
+  goes through a leaky clip (slope 0.1) before the clip, and the release retrains the
+  batch norms for one more epoch with the weights fixed to +-1; both are left out.
 
 Deployment: the ApproxSign feeds the conv directly and the weights are +-1 times one
 scale per output channel, so LCE makes each binary conv an ``LceBconv2d``.
@@ -32,11 +39,16 @@ from __future__ import annotations
 import larq as lq
 import tensorflow as tf
 
+from bnnkit.layers import binary_pad_values
 from bnnkit.methods.base import Method, Stage, register_method
 from bnnkit.quantizers.bireal import BiRealApproxSign, BiRealWeightQuantizer
+from bnnkit.recipes import BIREAL_PAPER, BUDGET, RESNET_PAPER
 from bnnkit.shapes import pair
 
-__all__ = ["BiReal", "copy_weights_by_name"]
+__all__ = ["REAL_ACTIVATIONS", "BiReal", "copy_weights_by_name"]
+
+#: Activation of the real-valued initialization networks (option ``real_activation``).
+REAL_ACTIVATIONS = ("clip", "relu")
 
 
 @register_method
@@ -50,15 +62,22 @@ class BiReal(Method):
     )
     binary_activations = True
     binary_weights = True
-    #: the block adds its own shortcut (architectures must not add another per conv)
     conv_shortcut = True
+    recipes = (BUDGET, BIREAL_PAPER)
 
     @classmethod
     def option_defaults(cls):
-        return {"real_valued": False, "init_fraction": 1 / 3}
+        return {"real_valued": False, "real_activation": "clip", "init_fraction": 1 / 3}
 
     def __init__(self, **options):
         super().__init__(**options)
+        if self.options["real_activation"] not in REAL_ACTIVATIONS:
+            from bnnkit.errors import InvalidConfigError
+
+            raise InvalidConfigError(
+                f"bireal: real_activation must be one of {', '.join(REAL_ACTIVATIONS)}, got "
+                f"{self.options['real_activation']!r}"
+            )
         if self.options["real_valued"]:
             self.binary_activations = False
             self.binary_weights = False
@@ -66,14 +85,16 @@ class BiReal(Method):
     def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         shortcut = x
         real = self.options["real_valued"]
-        if real:
+        if real and self.options["real_activation"] == "relu":
+            x = tf.keras.layers.Activation("relu", name=f"{name}_relu")(x)
+        elif real:
             x = tf.keras.layers.Activation(lq.activations.hard_tanh, name=f"{name}_clip")(x)
         x = lq.layers.QuantConv2D(
             filters,
             kernel_size,
             strides=strides,
             padding=padding,
-            pad_values=1.0 if padding == "same" else 0.0,
+            pad_values=binary_pad_values(padding),
             input_quantizer=None if real else BiRealApproxSign(),
             kernel_quantizer=None if real else BiRealWeightQuantizer(),
             kernel_constraint="weight_clip",
@@ -117,30 +138,49 @@ class BiReal(Method):
             x = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_shortcut_bn")(x)
         return x
 
-    def training_stages(self, build_model, epochs):
-        """Two steps: the real-valued clip network, then the BNN initialized from it.
+    def training_stages(self, build_model, epochs, recipe=BUDGET):
+        """The real-valued initialization network(s), then the BNN initialized from them.
 
-        The first step gets ``round(init_fraction * epochs)`` epochs (at least 1), the binary
-        step the rest; with fewer than 2 epochs there is only the binary step.
+        ``budget``: the clip network gets ``round(init_fraction * epochs)`` epochs (at
+        least 1), the binary step the rest. ``paper``: ReLU network, clip network, binary
+        network, with a fifth, a fifth and the rest of the epochs. With too few epochs for
+        every step, the first steps are dropped (1 epoch: only the binary step).
         """
-        if epochs < 2:
-            return [Stage("binary", epochs, lambda previous, dataset: build_model(self))]
-        init_epochs = min(epochs - 1, max(1, round(self.options["init_fraction"] * epochs)))
-        real = type(self)(**{**self.options, "real_valued": True})
+        if recipe.name == "paper":
+            first = max(1, round(epochs / 5))
+            plan = [
+                ("real_relu", "relu", first, RESNET_PAPER),
+                ("real_clip", "clip", first, recipe),
+            ]
+        else:
+            first = max(1, round(self.options["init_fraction"] * epochs))
+            plan = [("real_clip", "clip", first, recipe)]
+        while plan and epochs - sum(step[2] for step in plan) < 1:
+            plan.pop(0)
+        stages = [self._real_stage(build_model, *step) for step in plan]
+        stages.append(
+            Stage(
+                "binary",
+                epochs - sum(step[2] for step in plan),
+                self._initialized(build_model, self),
+                recipe=recipe,
+            )
+        )
+        return stages
 
-        def build_real(previous, dataset):
-            return build_model(real)
+    def _real_stage(self, build_model, name, activation, epochs, recipe):
+        real = type(self)(**{**self.options, "real_valued": True, "real_activation": activation})
+        return Stage(name, epochs, self._initialized(build_model, real), recipe=recipe)
 
-        def build_binary(previous, dataset):
-            model = build_model(self)
+    @staticmethod
+    def _initialized(build_model, method):
+        def build(previous, dataset):
+            model = build_model(method)
             if previous is not None:
                 copy_weights_by_name(previous, model)
             return model
 
-        return [
-            Stage("real_clip", init_epochs, build_real),
-            Stage("binary", epochs - init_epochs, build_binary),
-        ]
+        return build
 
 
 def copy_weights_by_name(source, target) -> int:

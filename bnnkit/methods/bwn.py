@@ -4,6 +4,11 @@ Block: BWN conv -> [max-pool] -> BN -> ReLU, the float baseline's block with the
 weights binarized; activations stay real, so a deployed BWN conv is a float conv whose
 weights happen to be +-alpha (LCE makes no ``LceBconv2d`` from it).
 
+Option ``gradient``: the backward pass of the weight quantizer, ``"paper"`` (the formula
+as printed, a known erratum) or ``"exact"`` (the derivative through alpha); see
+:func:`bnnkit.quantizers.bwn_weight`. The default is the one measured to train better
+(``results/ablations.json``).
+
 # References
 - Rastegari, Ordonez, Redmon, Farhadi. XNOR-Net: ImageNet Classification Using Binary
   Convolutional Neural Networks. ECCV 2016. https://arxiv.org/abs/1603.05279
@@ -15,7 +20,8 @@ import larq as lq
 
 from bnnkit.methods.base import Method, register_method
 from bnnkit.methods.plain import pool_bn_relu
-from bnnkit.quantizers.bwn import BWNWeightQuantizer
+from bnnkit.quantizers.bwn import GRADIENTS, BWNWeightQuantizer
+from bnnkit.recipes import BUDGET, BWN_PAPER
 
 __all__ = ["BWN"]
 
@@ -30,6 +36,21 @@ class BWN(Method):
     )
     binary_activations = False
     binary_weights = True
+    recipes = (BUDGET, BWN_PAPER)
+
+    @classmethod
+    def option_defaults(cls):
+        return {"gradient": "paper"}
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        if self.options["gradient"] not in GRADIENTS:
+            from bnnkit.errors import InvalidConfigError
+
+            raise InvalidConfigError(
+                f"bwn: gradient must be one of {', '.join(GRADIENTS)}, "
+                f"got {self.options['gradient']!r}"
+            )
 
     def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         x = lq.layers.QuantConv2D(
@@ -37,7 +58,7 @@ class BWN(Method):
             kernel_size,
             strides=strides,
             padding=padding,
-            kernel_quantizer=BWNWeightQuantizer(),
+            kernel_quantizer=BWNWeightQuantizer(gradient=self.options["gradient"]),
             kernel_constraint="weight_clip",
             use_bias=False,
             name=f"{name}_conv",

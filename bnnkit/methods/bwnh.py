@@ -3,6 +3,10 @@
     bnnkit train --method bwnh --dataset mnist
     bnnkit train --method bwnh --option float_model=runs/float/model.keras
 
+Options (besides :data:`bnnkit.methods._data_driven.COMMON_OPTIONS`): ``finetune_scale``
+``"trainable"`` (default: the hashed per-channel scale is a trainable layer) or ``"bwn"``
+(fine-tune as a BWN, which recomputes the scale from the latent weights).
+
 The binarization itself (objective, update rules) is in :mod:`bnnkit.binarize.bwnh`.
 Hidden conv blocks are the float baseline's (the method starts from a float network); the
 first and last layers stay real-valued, the hidden convs become binary-weight
@@ -15,7 +19,7 @@ first and last layers stay real-valued, the hidden convs become binary-weight
 
 from __future__ import annotations
 
-from bnnkit.methods._data_driven import DataDrivenMethod
+from bnnkit.methods._data_driven import COMMON_OPTIONS, DataDrivenMethod
 from bnnkit.methods.base import register_method
 
 __all__ = ["BWNH"]
@@ -30,13 +34,21 @@ class BWNH(DataDrivenMethod):
         "Hashing. AAAI 2018"
     )
 
+    @classmethod
+    def option_defaults(cls) -> dict:
+        return {**COMMON_OPTIONS, "finetune_scale": "trainable"}
+
     def binarize(self, model, images):
         from bnnkit.binarize import binarize_bwnh
 
+        o = self.options
         return binarize_bwnh(
             model,
             images,
-            iterations=self.options["iterations"],
-            patches_per_image=self.options["patches_per_image"],
-            seed=self.options["seed"],
+            iterations=o["iterations"],
+            patches_per_image=o["patches_per_image"],
+            seed=o["seed"],
+            finetune_scale=o["finetune_scale"],
+            latent_magnitude=o["latent_magnitude"],
+            fit=o["fit"],
         )

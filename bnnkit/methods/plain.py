@@ -16,7 +16,9 @@ from __future__ import annotations
 import larq as lq
 import tensorflow as tf
 
+from bnnkit.layers import binary_pad_values
 from bnnkit.methods.base import Method, register_method
+from bnnkit.recipes import BUDGET, FLOAT_BUDGET, no_paper_recipe
 
 __all__ = ["FloatBaseline", "PlainBNN", "pool_bn_relu"]
 
@@ -34,6 +36,10 @@ class FloatBaseline(Method):
     name = "float"
     title = "Full precision"
     reference = "real-valued baseline"
+    recipes = (
+        FLOAT_BUDGET,
+        no_paper_recipe(FLOAT_BUDGET, "a baseline, not a paper's method"),
+    )
 
     def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         x = tf.keras.layers.Conv2D(
@@ -57,6 +63,15 @@ class PlainBNN(Method):
     )
     binary_activations = True
     binary_weights = True
+    recipes = (
+        BUDGET,
+        no_paper_recipe(
+            BUDGET,
+            "Courbariaux et al. train MNIST for hundreds "
+            "of epochs with Adam and a decaying rate; "
+            "not reproduced",
+        ),
+    )
 
     def conv_block(self, x, filters, kernel_size, *, strides=1, padding="same", pool=False, name):
         x = lq.layers.QuantConv2D(
@@ -64,7 +79,7 @@ class PlainBNN(Method):
             kernel_size,
             strides=strides,
             padding=padding,
-            pad_values=1.0 if padding == "same" else 0.0,
+            pad_values=binary_pad_values(padding),
             input_quantizer="ste_sign",
             kernel_quantizer="ste_sign",
             kernel_constraint="weight_clip",

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from bnnkit.layers.xnor import XnorConv2D
+from bnnkit.layers import XnorConv2D, binary_pad_values
 from bnnkit.methods.base import Method, register_method
 from bnnkit.quantizers.bwn import BWNWeightQuantizer
 from bnnkit.quantizers.xnor import XnorInputQuantizer
+from bnnkit.recipes import BUDGET, XNOR_PAPER
 
 __all__ = ["XNORNet"]
 
@@ -35,6 +36,7 @@ class XNORNet(Method):
     )
     binary_activations = True
     binary_weights = True
+    recipes = (BUDGET, XNOR_PAPER)
 
     @classmethod
     def option_defaults(cls):
@@ -57,7 +59,7 @@ class XNORNet(Method):
             kernel_size,
             strides=strides,
             padding=padding,
-            pad_values=1.0 if padding == "same" else 0.0,
+            pad_values=binary_pad_values(padding),
             input_quantizer=XnorInputQuantizer(bits=self.options["bits"]),
             kernel_quantizer=BWNWeightQuantizer(),
             kernel_constraint="weight_clip",

@@ -1,6 +1,7 @@
 """Bi-Real-18 and Bi-Real-34 (Liu et al. 2018), for every method.
 
-    conv 7x7/2, 64, real-valued -> BN -> ReLU -> max-pool 3/2   (first layer stays real)
+    conv 7x7/2, 64, real-valued -> BN -> max-pool 3/2           (first layer stays real;
+                                                                no ReLU, as the official model)
     4 stages (64, 128, 256, 512 channels) of 3x3 conv blocks, [4, 4, 4, 4] (18) or
     [6, 8, 12, 6] (34) convs, the first of each stage after the first with stride 2;
     a real-valued shortcut around EVERY conv: identity, or avg-pool 2 -> real 1x1 conv
@@ -10,6 +11,10 @@
 With ``method="bireal"`` the per-conv shortcut is the method's own block; with any other
 method the architecture adds the same shortcut around its block, so every method is
 compared on the same Bi-Real topology. Built and converted here; not trained here.
+
+The stem has no ReLU: in the official Bi-Real-18/34 (``Bi-Real-net-18-train.prototxt``:
+conv1 -> BatchNorm -> Scale -> pool1) the first binary block's sign sees the batch-normed
+conv output directly.
 
 # References
 - Liu, Wu, Luo, Yang, Liu, Cheng. Bi-Real Net. ECCV 2018. https://arxiv.org/abs/1808.00278
@@ -46,9 +51,9 @@ def birealnet(
         raise UnsupportedModelError(f"Bi-Real depth must be 18 or 34, got {depth!r}")
     method = get_method(method, **method_options)
     check_input(input_shape, 32, f"bireal{depth}")
-    own_shortcut = getattr(method, "conv_shortcut", False)
+    own_shortcut = method.conv_shortcut
     inputs = tf.keras.Input(input_shape, name="image")
-    x = imagenet_stem(inputs, scaled(64, width))
+    x = imagenet_stem(inputs, scaled(64, width), relu=False)
     for stage, (filters, convs) in enumerate(
         zip([64, 128, 256, 512], CONVS_PER_STAGE[depth], strict=True), start=1
     ):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from bnnkit.methods import get_method
+from bnnkit.models._common import check_input, classifier, scaled
 
 __all__ = ["lenet"]
 
@@ -27,7 +28,8 @@ def lenet(
 ) -> tf.keras.Model:
     """Build the LeNet-5-style model for ``method`` (a name or a Method instance)."""
     method = get_method(method, **method_options)
-    c1, c2, fc = (max(8, round(n * width)) for n in (32, 64, 512))
+    check_input(input_shape, 4, "lenet")
+    c1, c2, fc = (scaled(n, width) for n in (32, 64, 512))
     inputs = tf.keras.Input(input_shape, name="image")
     x = tf.keras.layers.Conv2D(c1, 5, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = tf.keras.layers.MaxPool2D(2, name="stem_pool")(x)
@@ -38,6 +40,4 @@ def lenet(
     # block order), so the classifier gets a BN in front of it, as in XNOR-Net's AlexNet.
     x = tf.keras.layers.BatchNormalization(momentum=0.9, name="head_bn")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
-    x = tf.keras.layers.Dense(num_classes, name="classifier")(x)
-    outputs = tf.keras.layers.Activation("softmax", name="probabilities", dtype="float32")(x)
-    return tf.keras.Model(inputs, outputs, name=name or f"lenet_{method.name}")
+    return tf.keras.Model(inputs, classifier(x, num_classes), name=name or f"lenet_{method.name}")

@@ -25,13 +25,14 @@ from bnnkit.models._common import check_input, classifier, scaled
 __all__ = ["imagenet_stem", "resnet18"]
 
 
-def imagenet_stem(inputs, filters):
-    """The real-valued ResNet stem: conv 7x7/2 -> BN -> ReLU -> max-pool 3/2."""
+def imagenet_stem(inputs, filters, *, relu: bool = True):
+    """The real-valued ResNet stem: conv 7x7/2 -> BN -> [ReLU] -> max-pool 3/2."""
     x = tf.keras.layers.Conv2D(
         filters, 7, strides=2, padding="same", use_bias=False, name="stem_conv"
     )(inputs)
     x = tf.keras.layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
-    x = tf.keras.layers.Activation("relu", name="stem_relu")(x)
+    if relu:
+        x = tf.keras.layers.Activation("relu", name="stem_relu")(x)
     return tf.keras.layers.MaxPool2D(3, strides=2, padding="same", name="stem_pool")(x)
 
 

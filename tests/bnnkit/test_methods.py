@@ -13,7 +13,8 @@ from bnnkit.models import build_model
 
 #: (method, options) of every binary-activation method, as LCE must deploy it
 BINARY_ACTIVATION_METHODS = [
-    ("bnn", {}), ("xnor", {}), ("xnor", {"input_scale": False}), ("horq", {"order": 2}),
+    ("bnn", {}), ("xnor", {}), ("xnor", {"input_scale": False}),
+    ("horq", {"order": 2, "beta": "map"}), ("horq", {"order": 2, "beta": "sample"}),
     ("bireal", {}),
 ]
 ALL_METHODS = [("float", {}), ("bwn", {}), *BINARY_ACTIVATION_METHODS,
@@ -121,6 +122,28 @@ def test_lce_model_agrees_with_keras_on_real_mnist_after_training(method, option
     assert agreement >= 0.995, f"{method}: Keras-vs-TFLite top-1 agreement {agreement:.4f}"
 
 
+def test_trained_horq2_beta_map_converts_to_two_lce_bconv2d_per_layer_and_agrees(mnist_small):
+    import larq_compute_engine as lce
+    from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+    tf.keras.utils.set_random_seed(0)
+    model = build_model("lenet", "horq", order=2, beta="map")
+    horq_layers = [layer for layer in model.layers if isinstance(layer, HorqConv2D)]
+    assert len(horq_layers) == 2 and all(layer.beta == "map" for layer in horq_layers)
+    model.compile(tf.keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy",
+                  ["accuracy"])
+    model.fit(mnist_small.normalize(mnist_small.x_train), mnist_small.y_train, batch_size=64,
+              epochs=1, verbose=0)
+    x_test = mnist_small.normalize(mnist_small.x_test)
+    keras_top1 = model.predict(x_test, verbose=0).argmax(axis=1)
+    assert (keras_top1 == mnist_small.y_test).mean() > 0.5
+    flatbuffer = lce.convert_keras_model(model)
+    assert count_operators(flatbuffer).get("LceBconv2d", 0) == 2 * len(horq_layers)
+    interpreter = Interpreter(flatbuffer, num_threads=1, use_indirect_bgemm=True)
+    agreement = (interpreter.predict(x_test).argmax(axis=1) == keras_top1).mean()
+    assert agreement >= 0.995, f"Keras-vs-TFLite top-1 agreement {agreement:.4f}"
+
+
 def test_bireal_two_step_training_initializes_the_bnn_from_the_clip_network():
     method = get_method("bireal")
     stages = method.training_stages(lambda m: build_model("lenet", m), epochs=6)
@@ -148,6 +171,62 @@ def test_bireal_with_one_epoch_has_only_the_binary_step():
     assert [(s.name, s.epochs) for s in stages] == [("binary", 1)]
 
 
+def test_bireal_paper_recipe_is_the_relu_then_clip_then_binary_chain_with_sgd():
+    from bnnkit.recipes import BIREAL_PAPER, RESNET_PAPER
+
+    method = get_method("bireal")
+    stages = method.training_stages(lambda m: build_model("lenet", m), 5,
+                                    method.recipe("paper"))
+    assert [(s.name, s.epochs) for s in stages] == [("real_relu", 1), ("real_clip", 1),
+                                                    ("binary", 3)]
+    assert [s.recipe for s in stages] == [RESNET_PAPER, BIREAL_PAPER, BIREAL_PAPER]
+    assert BIREAL_PAPER.optimizer == "sgd" and BIREAL_PAPER.momentum == 0.9
+    assert BIREAL_PAPER.weight_decay == 0.0 and BIREAL_PAPER.boundaries == (0.5, 0.75)
+    relu = stages[0].build(None, None)
+    assert any(layer.name == "block1_relu" for layer in relu.layers)
+    assert not any(getattr(layer, "kernel_quantizer", None) for layer in relu.layers)
+    for layer in relu.layers:  # distinguishable from a fresh init
+        layer.set_weights([w + 0.01 for w in layer.get_weights()])
+    clip = stages[1].build(relu, None)
+    assert any(layer.name == "block1_clip" for layer in clip.layers)
+    np.testing.assert_array_equal(clip.get_layer("block1_conv").get_weights()[0],
+                                  relu.get_layer("block1_conv").get_weights()[0])
+    binary = stages[2].build(clip, None)
+    assert expected_binary_convs(binary) == 2
+
+
+def test_step_schedule_drops_the_rate_at_the_papers_fractions_of_the_stage():
+    from bnnkit.recipes import BIREAL_PAPER
+
+    schedule = BIREAL_PAPER.learning_rate_schedule(0.01, 200)
+    rates = [float(schedule(step)) for step in (0, 99, 101, 149, 151, 199)]
+    np.testing.assert_allclose(rates, [0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001], rtol=1e-6)
+    optimizer = BIREAL_PAPER.make_optimizer(0.01, 200)
+    assert isinstance(optimizer, tf.keras.optimizers.SGD)
+    assert float(optimizer.momentum) == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("method", ["float", "bnn", "bwn", "xnor", "horq", "bireal", "bwnh",
+                                    "sbd"])
+def test_every_method_has_a_budget_and_a_paper_recipe_with_a_source(method):
+    m = get_method(method)
+    assert m.recipe("budget").name == "budget" and m.recipe("budget").optimizer == "adam"
+    paper = m.recipe("paper")
+    assert paper.name == "paper" and paper.source
+    with pytest.raises(InvalidConfigError, match="recipe"):
+        m.recipe("fast")
+
+
+def test_bireal18_stem_has_no_relu_like_the_official_model():
+    model = build_model("bireal18", "bireal", input_shape=(32, 32, 3), num_classes=10,
+                        width=0.125)
+    names = [layer.name for layer in model.layers]
+    assert "stem_bn" in names and "stem_relu" not in names
+    assert names.index("stem_pool") == names.index("stem_bn") + 1
+    assert "stem_relu" in [layer.name for layer in build_model(
+        "resnet18", "xnor", input_shape=(32, 32, 3), num_classes=10, width=0.125).layers]
+
+
 def test_bireal_clip_network_activation_is_clip_minus_one_one():
     model = build_model("lenet", "bireal", real_valued=True)
     clip = model.get_layer("block1_clip")
@@ -170,6 +249,8 @@ def test_bireal_block_keeps_identity_shortcut_when_shapes_match():
 
 @pytest.mark.parametrize("method,options,match", [
     ("xnor", {"bits": 0}, "bits"), ("horq", {"order": 0}, "order"),
+    ("horq", {"beta": "column"}, "beta"), ("bwn", {"gradient": "printed"}, "gradient"),
+    ("bireal", {"real_activation": "tanh"}, "real_activation"),
     ("horq", {"depth": 2}, "no option"), ("bireal", {"order": 2}, "no option")])
 def test_bad_method_options_raise_invalid_config_error(method, options, match):
     with pytest.raises(InvalidConfigError, match=match):
