@@ -17,6 +17,7 @@ The replaced layers have binary weights but real inputs: LCE keeps them as float
 they deploy as int8 per-channel weights (``+-alpha`` is exact in int8).
 """
 
+from bnnkit.binarize.bits import binary_kernel_signs, count_flips
 from bnnkit.binarize.bwnh import (
     BinarizedModel,
     HashingResult,
@@ -42,10 +43,12 @@ __all__ = [
     "LayerGram",
     "binarize_bwnh",
     "binarize_sbd",
+    "binary_kernel_signs",
     "bwn_codes",
     "bwnh_hash",
     "calibration_images",
     "components_for_budget",
+    "count_flips",
     "inner_product_error",
     "layer_gram",
     "layer_inputs",

@@ -71,3 +71,40 @@ def target_layers(model, layers=None) -> list[str]:
                 "only Conv2D (channels_last, groups=1) and Dense layers are supported"
             )
     return names
+
+
+def like(old, **overrides):
+    """A Larq ``QuantConv2D``/``QuantDense`` with ``old``'s geometry, bias, activation and
+    name, binary-kernel defaults (``weight_clip``), and ``overrides`` (e.g. the kernel
+    quantizer, ``activation=None``)."""
+    import larq as lq
+    import tensorflow as tf
+
+    config = old.get_config()
+    common = dict(
+        activation=config["activation"],
+        use_bias=config["use_bias"],
+        kernel_constraint="weight_clip",
+        name=old.name,
+    )
+    common.update(overrides)
+    if isinstance(old, tf.keras.layers.Dense):
+        return lq.layers.QuantDense(config["units"], **common)
+    return lq.layers.QuantConv2D(
+        config["filters"],
+        config["kernel_size"],
+        strides=config["strides"],
+        padding=config["padding"],
+        dilation_rate=config["dilation_rate"],
+        **common,
+    )
+
+
+def activation_after(old, output):
+    """Apply ``old``'s activation to ``output`` as its own layer (none when linear)."""
+    import tensorflow as tf
+
+    activation = old.get_config()["activation"]
+    if activation in (None, "linear"):
+        return output
+    return tf.keras.layers.Activation(activation, name=f"{old.name}_activation")(output)

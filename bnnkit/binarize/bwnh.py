@@ -24,9 +24,14 @@ The paper solves (1) by alternating two exact steps, so \(L\) never rises:
 
 The start is BWN's solution of the weight-space problem \(\min \|W - BA\|^2\):
 \(B = \operatorname{sign}(W)\), \(\alpha_j = \operatorname{mean}|w_j|\) (Rastegari et al.).
-Layers are binarized one after the other: the \(X\) of a layer comes from the network whose
-earlier layers are already binary, so later layers compensate the earlier ones' error.
-Then the whole network is fine-tuned.
+Layers are binarized one after the other. With ``fit="binarized"`` (default) the \(X\) of
+a layer comes from the network whose earlier layers are already binary, and the target is
+that network's own \(X^\top W\). With ``fit="float"`` the target is the *float* network's
+output \(X_f^\top W\) (\(X_f\): the float network's patches at the same positions),
+\(\|X_f^\top W - X^\top B A\|^2\), which only changes \(G W\) into \(C W\),
+\(C = X X_f^\top\), in (2) and (3) (:mod:`bnnkit.binarize.calibration`). Which of the two
+does better on our data is measured in ``results/ablations.json``. Then the whole network
+is fine-tuned.
 
 Only \(G\) is needed, accumulated from calibration images by
 :func:`bnnkit.binarize.calibration.layer_gram`; all arithmetic is in float64.
@@ -36,12 +41,17 @@ Only \(G\) is needed, accumulated from calibration images by
     result.model            # Keras model, hidden layers binary (BWN kernel quantizer)
     result.layers[0].objective   # L after the start and after every step
 
-In the returned model each binarized layer is a Larq ``QuantConv2D``/``QuantDense`` with
-BWN's per-output-channel kernel quantizer (:class:`bnnkit.quantizers.BWNWeightQuantizer`)
-\(Q(W)_{:,j} = \operatorname{mean}|w_j| \operatorname{sign}(w_j)\) and latent kernel
-\(\alpha_j b_j\): the quantized kernel is exactly the hashing result
-(\(\operatorname{mean}|\alpha_j b_j| = \alpha_j\), \(\operatorname{sign}(\alpha_j b_j) = b_j\)),
-and fine-tuning with ``model.fit`` continues from it as a BWN.
+In the returned model each binarized layer is, with ``finetune_scale="trainable"``
+(default), a Larq ``QuantConv2D``/``QuantDense`` with the straight-through sign as kernel
+quantizer (the codes \(B\); latent weights \(m\,b_{kj}\) of a small magnitude \(m\), so that
+fine-tuning can flip bits) followed by a :class:`~bnnkit.layers.ChannelScale` holding
+\(\alpha\), which fine-tuning trains (kept \(\ge 0\)); a bias \(c_j\) becomes \(c_j/\alpha_j\) on
+the conv and an activation moves after the scale, so the function is unchanged. With
+``finetune_scale="bwn"`` it is one layer with BWN's per-output-channel kernel quantizer
+(:class:`bnnkit.quantizers.BWNWeightQuantizer`) and latent kernel \(\alpha_j b_j\): the
+quantized kernel is exactly the hashing result at the start, but every fine-tuning step
+recomputes \(\alpha_j = \operatorname{mean}|w_j|\) from the latent weights, so the hashed
+scales do not survive fine-tuning; it is kept to measure that difference.
 
 Equation numbers are this module's; the paper states (1) as its inner-product-preserving
 hashing problem and solves it with the same alternating closed-form / bit-wise steps.
@@ -61,7 +71,9 @@ import numpy as np
 
 from bnnkit.binarize import _graph
 from bnnkit.binarize.calibration import check_images, kernel_matrix, layer_gram
+from bnnkit.errors import InvalidInputError
 from bnnkit.graph import rebuild
+from bnnkit.layers import ChannelScale
 from bnnkit.quantizers import BWNWeightQuantizer
 
 __all__ = [
@@ -141,6 +153,8 @@ def bwnh_hash(
     iterations: int = 10,
     layer: str = "",
     patches: int = 0,
+    cross: np.ndarray | None = None,
+    reference_gram: np.ndarray | None = None,
 ) -> HashingResult:
     r"""Solve (1) for one layer by alternating (2) and (3), starting from BWN.
 
@@ -149,6 +163,8 @@ def bwnh_hash(
         gram: \(G = X X^\top\), shape (S, S).
         iterations: alpha/B rounds at most (it stops early when a B sweep changes no bit;
             0 returns BWN's start point).
+        cross, reference_gram: \(C = X X_f^\top\) and \(G_f = X_f X_f^\top\), to fit the
+            float network's outputs \(X_f^\top W\) instead of \(X^\top W\) (both or none).
 
     # Returns
         A :class:`HashingResult`; its ``objective`` never rises.
@@ -158,14 +174,19 @@ def bwnh_hash(
     g = (g + g.T) / 2
     codes, alpha = bwn_codes(w)
     b = codes.astype(np.float64)
-    q = g @ w  # G W
-    gb = g @ b  # G B, kept up to date bit by bit
-    constant = np.sum(w * q, axis=0)  # w_j^T G w_j
+    q = (g if cross is None else np.asarray(cross, np.float64)) @ w  # G W (or C W)
+    # (G B)^T, kept up to date bit by bit; stored per filter (rows) so that updating the
+    # filters whose bit changed touches contiguous memory
+    gbt = np.ascontiguousarray((g @ b).T)
+    target_gram = g if reference_gram is None else np.asarray(reference_gram, np.float64)
+    constant = np.sum(w * (target_gram @ w), axis=0)  # w_j^T G w_j (or G_f)
     diagonal = np.diag(g)
 
     def loss():
         return float(
-            np.sum(constant - 2 * alpha * np.sum(b * q, axis=0) + alpha**2 * np.sum(b * gb, axis=0))
+            np.sum(
+                constant - 2 * alpha * np.sum(b * q, axis=0) + alpha**2 * np.sum(b.T * gbt, axis=1)
+            )
         )
 
     result = HashingResult(layer, codes, alpha, reference=float(constant.sum()), patches=patches)
@@ -175,13 +196,13 @@ def bwnh_hash(
     def alpha_step():
         nonlocal alpha
         numerator = np.sum(b * q, axis=0)
-        denominator = np.sum(b * gb, axis=0)
+        denominator = np.sum(b.T * gbt, axis=1)
         safe = denominator > 0
         alpha = np.where(safe, numerator / np.where(safe, denominator, 1.0), alpha)
         flip = alpha < 0  # alpha_j b_j == (-alpha_j)(-b_j)
         if np.any(flip):
             b[:, flip] *= -1
-            gb[:, flip] *= -1
+            gbt[flip] *= -1
             alpha = np.abs(alpha)
         result.objective.append(loss())
         result.steps.append("alpha")
@@ -191,13 +212,13 @@ def bwnh_hash(
         changed_any = False
         for k in range(w.shape[0]):  # (3), row k = bit k of every filter
             row = b[k]
-            score = q[k] - alpha * (gb[k] - diagonal[k] * row)
+            score = q[k] - alpha * (gbt[:, k] - diagonal[k] * row)
             new = np.where(score > 0, 1.0, np.where(score < 0, -1.0, row))
             changed = new != row
             if np.any(changed):
                 changed_any = True
                 delta = new[changed] - row[changed]
-                gb[:, changed] += g[:, k : k + 1] * delta[None, :]
+                gbt[changed] += delta[:, None] * g[k][None, :]
                 b[k, changed] = new[changed]
         result.objective.append(loss())
         result.steps.append("codes")
@@ -218,35 +239,28 @@ class BinarizedModel:
     layers: list
 
 
-def _bwnh_replacement(result: HashingResult):
-    def replace(old, inputs):
-        import larq as lq
-        import tensorflow as tf
+#: How BWNH's scales fine-tune (see the module docstring).
+FINETUNE_SCALES = ("trainable", "bwn")
+#: What the alternation fits (see the module docstring).
+FITS = ("binarized", "float")
 
-        config = old.get_config()
-        common = dict(
-            activation=config["activation"],
-            use_bias=config["use_bias"],
-            kernel_quantizer=BWNWeightQuantizer(),
-            kernel_constraint="weight_clip",
-            name=old.name,
-        )
-        if isinstance(old, tf.keras.layers.Dense):
-            layer = lq.layers.QuantDense(config["units"], **common)
-        else:
-            layer = lq.layers.QuantConv2D(
-                config["filters"],
-                config["kernel_size"],
-                strides=config["strides"],
-                padding=config["padding"],
-                dilation_rate=config["dilation_rate"],
-                **common,
-            )
-        output = layer(inputs)
+
+def _bwnh_replacement(result: HashingResult, finetune_scale: str, latent_magnitude: float):
+    def replace(old, inputs):
         weights = old.get_weights()
-        kernel = result.kernel.reshape(weights[0].shape).astype(np.float32)
-        layer.set_weights([kernel] + weights[1:])
-        return output
+        shape = weights[0].shape
+        if finetune_scale == "bwn":
+            layer = _graph.like(old, kernel_quantizer=BWNWeightQuantizer())
+            output = layer(inputs)
+            layer.set_weights([result.kernel.reshape(shape).astype(np.float32)] + weights[1:])
+            return output
+        layer = _graph.like(old, kernel_quantizer="ste_sign", activation=None)
+        scale = ChannelScale(name=f"{old.name}_scale")
+        output = scale(layer(inputs))
+        kernel = (latent_magnitude * result.codes).reshape(shape).astype(np.float32)
+        layer.set_weights([kernel] + [w / result.alpha.astype(np.float32) for w in weights[1:]])
+        scale.set_weights([result.alpha.astype(np.float32)])
+        return _graph.activation_after(old, output)
 
     return replace
 
@@ -259,6 +273,9 @@ def binarize_bwnh(
     iterations: int = 10,
     patches_per_image: int | None = 16,
     seed: int = 0,
+    finetune_scale: str = "trainable",
+    latent_magnitude: float = 1e-2,
+    fit: str = "binarized",
 ) -> BinarizedModel:
     """Binarize ``model``'s hidden conv/dense layers one by one with BWNH.
 
@@ -270,28 +287,53 @@ def binarize_bwnh(
         iterations: alpha/B rounds per layer (0: BWN's sign/mean, no hashing).
         patches_per_image: conv patches sampled per image (None: all).
         seed: seed of the patch sampling.
+        finetune_scale: ``"trainable"`` (codes with a trainable per-channel scale) or
+            ``"bwn"`` (BWN's quantizer, which recomputes the scale); see the module.
+        latent_magnitude: \\(m\\), the magnitude of the latent weights behind the codes
+            (``"trainable"`` only; 1.0 pins every bit at the clip limit).
+        fit: ``"binarized"`` (each layer's own outputs in the partly binarized network) or
+            ``"float"`` (the float network's outputs); see the module docstring.
 
     # Returns
         :class:`BinarizedModel` with the new Keras model and one :class:`HashingResult`
         per binarized layer.
 
     # Raises
-        InvalidInputError: calibration images of the wrong shape, empty or not finite.
+        InvalidInputError: calibration images of the wrong shape, empty or not finite, or
+            an unknown option value.
         UnsupportedModelError: no conv/dense layer, or a layer that cannot be binarized.
     """
+    _check_choice("finetune_scale", finetune_scale, FINETUNE_SCALES)
+    _check_choice("fit", fit, FITS)
     names = _graph.target_layers(model, layers)
     images = check_images(model, images)
     current = rebuild(model, {})
     results = []
     for name in names:
-        stats = layer_gram(current, name, images, patches_per_image=patches_per_image, seed=seed)
+        stats = layer_gram(
+            current,
+            name,
+            images,
+            patches_per_image=patches_per_image,
+            seed=seed,
+            reference=model if fit == "float" else None,
+        )
         result = bwnh_hash(
             kernel_matrix(current.get_layer(name)),
             stats.gram,
             iterations=iterations,
             layer=name,
             patches=stats.patches,
+            cross=stats.cross,
+            reference_gram=stats.reference_gram,
         )
-        current = rebuild(current, {name: _bwnh_replacement(result)})
+        current = rebuild(
+            current, {name: _bwnh_replacement(result, finetune_scale, latent_magnitude)}
+        )
         results.append(result)
     return BinarizedModel(current, results)
+
+
+def _check_choice(option, value, allowed):
+    if value not in allowed:
+        raise InvalidInputError(f"{option} must be one of {', '.join(allowed)}, got {value!r}")

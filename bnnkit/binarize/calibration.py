@@ -20,6 +20,17 @@ of thousands of images never sit in memory at once.
     stats.patches   # M, the number of patches summed
 
 A dense layer is the case \(d = 1\) on a flat input: its patches are its input vectors.
+
+With a ``reference`` model (the float network the binarization started from),
+:func:`layer_gram` also accumulates, at the same patch positions, the cross product
+\(C = X X_f^\top\) with the reference layer's input patches \(X_f\) and their Gram
+\(G_f = X_f X_f^\top\). They turn the objective into "fit the *float network's* layer
+outputs from the binarized network's own inputs",
+
+\[ \|X_f^\top W - X^\top \hat W\|_F^2 = \operatorname{tr}(W^\top G_f W)
+   - 2 \operatorname{tr}(\hat W^\top C W) + \operatorname{tr}(\hat W^\top G \hat W), \]
+
+the alternative to fitting the partly binarized network's own outputs \(X^\top W\).
 """
 
 from __future__ import annotations
@@ -93,11 +104,15 @@ class LayerGram:
         layer: the layer's name.
         gram: \(G = X X^\top\), float64 of shape (S, S).
         patches: \(M\), the number of patches (columns of X) summed into ``gram``.
+        cross: \(C = X X_f^\top\) with the reference model's patches (None without one).
+        reference_gram: \(G_f = X_f X_f^\top\) (None without a reference model).
     """
 
     layer: str
     gram: np.ndarray
     patches: int
+    cross: np.ndarray | None = None
+    reference_gram: np.ndarray | None = None
 
 
 def kernel_matrix(layer) -> np.ndarray:
@@ -180,6 +195,7 @@ def layer_gram(
     patches_per_image: int | None = 16,
     batch_size: int = 256,
     seed: int = 0,
+    reference=None,
 ) -> LayerGram:
     r"""Accumulate \(G = X X^\top\) of ``layer_name``'s input patches over ``images``.
 
@@ -192,32 +208,54 @@ def layer_gram(
             seeded); ``None`` takes every patch. A dense layer has one patch per image.
         batch_size: images per forward pass.
         seed: seed of the patch sampling.
+        reference: a model with a layer of the same name and geometry (the float network):
+            also accumulate \(C = X X_f^\top\) and \(G_f\) at the same patches.
 
     # Raises
         InvalidInputError: images of the wrong shape, empty, or not finite.
         UnsupportedModelError: the layer is not a supported Conv2D/Dense layer.
     """
-    import tensorflow as tf
-
-    layer = model.get_layer(layer_name)
-    if not supported_layer(layer, allow_quantized=True):
-        raise UnsupportedModelError(
-            f"layer {layer_name!r} ({type(layer).__name__}) has no im2col form: only Conv2D "
-            "(channels_last, groups=1) and Dense layers are supported"
-        )
-    input_quantizer = getattr(layer, "input_quantizer", None)
     images = check_images(model, images)
-    sub = tf.keras.Model(model.inputs, layer.input)
-    rng = np.random.default_rng(seed)
-    size = int(np.prod(layer.kernel.shape[:-1]))
-    gram = np.zeros((size, size), np.float64)
+    sources = [_PatchSource(model, layer_name, seed)]
+    if reference is not None:
+        sources.append(_PatchSource(reference, layer_name, seed))
+    size = sources[0].size
+    grams = {key: np.zeros((size, size), np.float64) for key in ("gram", "cross", "reference")}
     count = 0
     for start in range(0, len(images), batch_size):
-        inputs = sub(images[start : start + batch_size], training=False)
-        if input_quantizer is not None:  # what the layer really multiplies
-            inputs = input_quantizer(inputs)
-        patches = _patches(layer, inputs, patches_per_image, rng).reshape(-1, size)
-        patches = patches.astype(np.float64)
-        gram += patches.T @ patches
-        count += patches.shape[0]
-    return LayerGram(layer_name, gram, count)
+        batch = images[start : start + batch_size]
+        patches = [source.patches(batch, patches_per_image) for source in sources]
+        grams["gram"] += patches[0].T @ patches[0]
+        if reference is not None:
+            grams["cross"] += patches[0].T @ patches[1]
+            grams["reference"] += patches[1].T @ patches[1]
+        count += patches[0].shape[0]
+    if reference is None:
+        return LayerGram(layer_name, grams["gram"], count)
+    return LayerGram(layer_name, grams["gram"], count, grams["cross"], grams["reference"])
+
+
+class _PatchSource:
+    """The im2col patches one layer of one model multiplies, batch by batch."""
+
+    def __init__(self, model, layer_name, seed):
+        import tensorflow as tf
+
+        layer = model.get_layer(layer_name)
+        if not supported_layer(layer, allow_quantized=True):
+            raise UnsupportedModelError(
+                f"layer {layer_name!r} ({type(layer).__name__}) has no im2col form: only "
+                "Conv2D (channels_last, groups=1) and Dense layers are supported"
+            )
+        self.layer = layer
+        self.input_quantizer = getattr(layer, "input_quantizer", None)
+        self.sub = tf.keras.Model(model.inputs, layer.input)
+        self.rng = np.random.default_rng(seed)  # same seed: same patch positions
+        self.size = int(np.prod(layer.kernel.shape[:-1]))
+
+    def patches(self, batch, patches_per_image):
+        inputs = self.sub(batch, training=False)
+        if self.input_quantizer is not None:  # what the layer really multiplies
+            inputs = self.input_quantizer(inputs)
+        patches = _patches(self.layer, inputs, patches_per_image, self.rng)
+        return patches.reshape(-1, self.size).astype(np.float64)

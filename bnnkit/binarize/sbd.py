@@ -41,8 +41,13 @@ A component starts from \(v = \operatorname{sign}\) of the leading right singula
 the current bit. Every product with \(R G\) uses \(R G\) kept up to date component by
 component, so a component costs \(O(S N + N^2)\) per round. Layers are processed one after
 the other, each on inputs from the network whose earlier layers are already decomposed;
-then the network is fine-tuned (the binary kernels train with the straight-through sign,
-latent weights starting at \(\pm 1\); \(D\) stays non-negative).
+then the network is fine-tuned: the binary kernels train with the straight-through sign
+from latent weights \(\pm m\) of a small magnitude \(m\) (option ``latent_magnitude``;
+at \(m = 1\), the clip limit, a fine-tuning rate of \(10^{-4}\) cannot flip a bit in a
+few thousand steps), and \(D\) stays non-negative. Option ``fit="float"`` fits the float
+network's outputs \(W X_f\) instead of the partly decomposed network's own \(W X\): (3)
+then starts from \(W C^\top\), \(C = X X_f^\top\), in place of \(W G\)
+(:mod:`bnnkit.binarize.calibration`).
 
 Equation numbers are this module's.
 
@@ -61,7 +66,7 @@ import numpy as np
 import tensorflow as tf
 
 from bnnkit.binarize import _graph
-from bnnkit.binarize.bwnh import BinarizedModel
+from bnnkit.binarize.bwnh import FITS, BinarizedModel
 from bnnkit.binarize.calibration import check_images, kernel_matrix, layer_gram
 from bnnkit.errors import InvalidInputError
 from bnnkit.graph import rebuild
@@ -151,6 +156,8 @@ def sbd_decompose(
     layer: str = "",
     patches: int = 0,
     seed: int = 0,
+    cross: np.ndarray | None = None,
+    reference_gram: np.ndarray | None = None,
 ) -> DecompositionResult:
     r"""Greedy semi-binary decomposition (1) of ``weights`` under the objective (2).
 
@@ -160,6 +167,8 @@ def sbd_decompose(
         components: \(K\).
         iterations: U/V/D rounds per component at most (stops early when U and V settle).
         seed: seed of the power iteration's start vector.
+        cross, reference_gram: \(C = X X_f^\top\) and \(G_f = X_f X_f^\top\), to fit the
+            float network's outputs \(W X_f\) (both or none).
     """
     w = np.asarray(weights, np.float64)
     g = np.asarray(gram, np.float64)
@@ -167,8 +176,12 @@ def sbd_decompose(
     s, n = w.shape
     rng = np.random.default_rng(seed)
     residual = w.copy()
-    rg = w @ g  # R G, updated per component
-    loss = float(np.sum(w * rg))  # tr(R G R^T)
+    if cross is None:
+        rg = w @ g  # R G, updated per component
+        loss = float(np.sum(w * rg))  # tr(R G R^T)
+    else:  # float target: W C^T and tr(W G_f W^T)
+        rg = w @ np.asarray(cross, np.float64).T
+        loss = float(np.sum(w * (w @ np.asarray(reference_gram, np.float64))))
     diagonal = np.diag(g).tolist()
     g_columns = np.asfortranarray(g)
     us = np.zeros((s, components))
@@ -190,16 +203,16 @@ def sbd_decompose(
         gv = g @ v
         rgv = rg @ v
         u = _sign_keep(rgv, 1.0)
-        cross = float(u @ rgv)  # u^T R G v
+        linear = float(u @ rgv)  # u^T R G v
         quad = s * float(v @ gv)  # S v^T G v
 
-        # record and d_step run within this iteration and read the current d, cross, quad
+        # record and d_step run within this iteration and read the current d, linear, quad
         def record(step):
-            result.objective.append(loss - 2 * d * cross + d * d * quad)  # noqa: B023
+            result.objective.append(loss - 2 * d * linear + d * d * quad)  # noqa: B023
             result.steps.append(f"{step} {k + 1}")  # noqa: B023
 
         def d_step():  # (6)
-            return max(0.0, cross / quad) if quad > 0 else 0.0  # noqa: B023
+            return max(0.0, linear / quad) if quad > 0 else 0.0  # noqa: B023
 
         d = d_step()
         record("init")
@@ -210,7 +223,7 @@ def sbd_decompose(
                 new_u = _sign_keep(rgv, u)
                 changed |= bool(np.any(new_u != u))
                 u = new_u
-                cross = float(u @ rgv)
+                linear = float(u @ rgv)
             record("U")
             if d > 0:  # (5), bit by bit
                 h = rg.T @ u
@@ -223,7 +236,7 @@ def sbd_decompose(
                         gv += (2.0 * bits[i]) * g_columns[:, i]
                         changed = True
                 v = np.asarray(bits)
-                cross = float(h @ v)
+                linear = float(h @ v)
                 quad = s * float(v @ gv)
             record("V")
             d = d_step()
@@ -241,7 +254,7 @@ def sbd_decompose(
     return result
 
 
-def _sbd_replacement(result: DecompositionResult):
+def _sbd_replacement(result: DecompositionResult, latent_magnitude: float = 1.0):
     def replace(old, inputs):
         config = old.get_config()
         k = result.components
@@ -255,8 +268,8 @@ def _sbd_replacement(result: DecompositionResult):
                 name=f"{old.name}_u",
                 **binary,
             )
-            v_kernel = result.v.astype(np.float32)
-            u_kernel = result.u.T.astype(np.float32)
+            v_kernel = latent_magnitude * result.v.astype(np.float32)
+            u_kernel = latent_magnitude * result.u.T.astype(np.float32)
         else:
             first = lq.layers.QuantConv2D(
                 k,
@@ -277,8 +290,8 @@ def _sbd_replacement(result: DecompositionResult):
                 **binary,
             )
             kh, kw = config["kernel_size"]
-            v_kernel = result.v.reshape(kh, kw, -1, k).astype(np.float32)
-            u_kernel = result.u.T.reshape(1, 1, k, -1).astype(np.float32)
+            v_kernel = latent_magnitude * result.v.reshape(kh, kw, -1, k).astype(np.float32)
+            u_kernel = latent_magnitude * result.u.T.reshape(1, 1, k, -1).astype(np.float32)
         scale = ChannelScale(name=f"{old.name}_scale")
         output = last(scale(first(inputs)))
         first.set_weights([v_kernel])
@@ -299,6 +312,8 @@ def binarize_sbd(
     iterations: int = 10,
     patches_per_image: int | None = 16,
     seed: int = 0,
+    latent_magnitude: float = 1e-2,
+    fit: str = "binarized",
 ) -> BinarizedModel:
     r"""Replace ``model``'s hidden conv/dense layers one by one by SBD's three layers.
 
@@ -313,6 +328,9 @@ def binarize_sbd(
         iterations: U/V/D rounds per component.
         patches_per_image: conv patches sampled per image (None: all).
         seed: seed of the patch sampling and of the power iterations.
+        latent_magnitude: \(m\), the magnitude of the latent weights behind U and V.
+        fit: ``"binarized"`` (each layer's own outputs in the partly decomposed network)
+            or ``"float"`` (the float network's outputs).
 
     # Returns
         :class:`~bnnkit.binarize.bwnh.BinarizedModel` with one
@@ -322,6 +340,8 @@ def binarize_sbd(
         InvalidInputError: bad calibration images, or a budget too small for K = 1.
         UnsupportedModelError: no conv/dense layer, or a layer that cannot be decomposed.
     """
+    if fit not in FITS:
+        raise InvalidInputError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
     names = _graph.target_layers(model, layers)
     images = check_images(model, images)
     if components is None:  # fail before any work
@@ -340,7 +360,14 @@ def binarize_sbd(
             if components is not None
             else components_for_budget(s, n, bit_budget, layer=name)
         )
-        stats = layer_gram(current, name, images, patches_per_image=patches_per_image, seed=seed)
+        stats = layer_gram(
+            current,
+            name,
+            images,
+            patches_per_image=patches_per_image,
+            seed=seed,
+            reference=model if fit == "float" else None,
+        )
         result = sbd_decompose(
             matrix,
             stats.gram,
@@ -349,7 +376,9 @@ def binarize_sbd(
             layer=name,
             patches=stats.patches,
             seed=seed,
+            cross=stats.cross,
+            reference_gram=stats.reference_gram,
         )
-        current = rebuild(current, {name: _sbd_replacement(result)})
+        current = rebuild(current, {name: _sbd_replacement(result, latent_magnitude)})
         results.append(result)
     return BinarizedModel(current, results)

@@ -81,15 +81,47 @@ def test_bwnh_inner_product_error_is_below_bwn_on_held_out_real_inputs(lenet, bw
         assert ours < bwn, (result.layer, ours, bwn)
 
 
-def test_bwnh_quantized_kernel_equals_the_hashing_result(bwnh):
+def _quantized_kernel(layer, shape):
     import tensorflow as tf
 
+    return layer.kernel_quantizer(tf.convert_to_tensor(layer.kernel)).numpy().reshape(shape)
+
+
+def test_bwnh_codes_and_trainable_scale_equal_the_hashing_result(bwnh):
     for result in bwnh.layers:
-        layer = bwnh.model.get_layer(result.layer)
-        quantized = layer.kernel_quantizer(tf.convert_to_tensor(layer.kernel)).numpy().reshape(result.codes.shape)
-        np.testing.assert_array_equal(np.sign(quantized), result.codes)
-        np.testing.assert_allclose(np.abs(quantized).max(axis=0), result.alpha, rtol=1e-5)  # float32 mean
-        np.testing.assert_allclose(np.abs(quantized).min(axis=0), result.alpha, rtol=1e-5)  # float32 mean
+        codes = _quantized_kernel(bwnh.model.get_layer(result.layer), result.codes.shape)
+        np.testing.assert_array_equal(codes, result.codes)
+        scale = bwnh.model.get_layer(f"{result.layer}_scale")
+        assert scale.trainable and scale.weights[0].trainable
+        np.testing.assert_allclose(scale.get_weights()[0], result.alpha, rtol=1e-6)
+
+
+def test_bwnh_fine_tuned_as_bwn_quantizes_to_the_hashing_result(lenet):
+    model, dataset = lenet
+    calibration, _ = calibration_and_held_out(dataset)
+    result = binarize_bwnh(model, calibration, finetune_scale="bwn")
+    for layer_result in result.layers:
+        quantized = _quantized_kernel(result.model.get_layer(layer_result.layer),
+                                      layer_result.codes.shape)
+        np.testing.assert_array_equal(np.sign(quantized), layer_result.codes)
+        np.testing.assert_allclose(np.abs(quantized).max(axis=0), layer_result.alpha, rtol=1e-5)
+        np.testing.assert_allclose(np.abs(quantized).min(axis=0), layer_result.alpha, rtol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bwnh_float_target_objective_is_the_true_loss_and_never_rises(seed):
+    # fit the float network's outputs Xf^T W from other inputs X: C = X Xf^T, Gf = Xf Xf^T
+    rng = np.random.default_rng(seed)
+    weights, _ = random_problem(seed, s=24, n=6)
+    x_float = rng.standard_normal((24, 400))
+    x = x_float + 0.3 * rng.standard_normal((24, 400))
+    result = bwnh_hash(weights, x @ x.T, iterations=20, cross=x @ x_float.T,
+                       reference_gram=x_float @ x_float.T)
+    assert _never_rises(result.objective, result.reference)
+    true_loss = float(np.sum((x_float.T @ weights - x.T @ result.kernel) ** 2))
+    assert np.isclose(result.objective[-1], true_loss, rtol=1e-9)
+    own = bwnh_hash(weights, x @ x.T, iterations=20)
+    assert true_loss <= float(np.sum((x_float.T @ weights - x.T @ own.kernel) ** 2)) + 1e-9
 
 
 def test_bwnh_layers_reproduce_float_outputs_within_the_measured_error(lenet):
@@ -101,7 +133,8 @@ def test_bwnh_layers_reproduce_float_outputs_within_the_measured_error(lenet):
     for layer_result in result.layers:
         inputs = layer_inputs(result.model, layer_result.layer, images)
         expected = model.get_layer(layer_result.layer)(inputs).numpy()
-        got = result.model.get_layer(layer_result.layer)(inputs).numpy()
+        scale = result.model.get_layer(f"{layer_result.layer}_scale")
+        got = scale(result.model.get_layer(layer_result.layer)(inputs)).numpy()
         measured = float(np.sum((got.astype(np.float64) - expected) ** 2))
         assert np.isclose(measured, layer_result.objective[-1], rtol=1e-3), layer_result.layer
         assert measured < 0.5 * float(np.sum(expected.astype(np.float64) ** 2))

@@ -156,7 +156,9 @@ def test_method_trains_float_then_binarizes_hidden_layers(lenet, method, tmp_pat
     assert not any(isinstance(layer, lq.layers.QuantConv2D) for layer in built.layers)
     stages = m.training_stages(lambda method_instance: build_model("lenet", method_instance,
                                                                    width=0.25), 2)
-    assert [(s.name, s.epochs) for s in stages] == [("float", 2), ("binarize", 1)]
+    # the run's epochs are the total over both stages
+    assert [(s.name, s.epochs) for s in stages] == [("float", 1), ("binarize", 1)]
+    assert [s.epochs for s in get_method(method).training_stages(None, 5)] == [3, 2]
     first = stages[0].build(None, dataset)
     assert first.name == "lenet_float"
     binary = stages[1].build(float_model, dataset)
@@ -172,3 +174,31 @@ def test_method_trains_float_then_binarizes_hidden_layers(lenet, method, tmp_pat
     assert stages[0].epochs == 0 and stages[1].epochs == 3
     loaded = stages[0].build(None, dataset)
     np.testing.assert_array_equal(loaded.get_weights()[0], float_model.get_weights()[0])
+
+
+@pytest.mark.parametrize("method", ["sbd", pytest.param("bwnh", marks=pytest.mark.slow)])
+def test_fine_tuning_flips_bits_only_when_the_latents_start_small(lenet, method):
+    import tensorflow as tf
+
+    from bnnkit.methods import get_method
+    from bnnkit.models import build_model
+
+    float_model, dataset = lenet
+    flips = {}
+    for magnitude in (1e-3, 1.0):
+        m = get_method(method, calibration_images=64, latent_magnitude=magnitude,
+                       **({"bit_budget": 0.5} if method == "sbd" else {}))
+        stage = m.training_stages(lambda mi: build_model("lenet", mi, width=0.25), 2)[1]
+        tf.keras.utils.set_random_seed(0)
+        model = stage.build(float_model, dataset)
+        model.compile(tf.keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy")
+        model.fit(dataset.pipeline("train", 64, shuffle_seed=0), epochs=1, verbose=0)
+        report = stage.report(model)
+        assert 0.0 < report["binarized_accuracy"] <= 1.0
+        assert 0.0 < report["bwn_binarized_accuracy"] <= 1.0
+        flips[magnitude] = report["flipped_bits"]
+        assert report["binary_weights"] > 0
+        assert sum(report["per_layer"].values()) == report["flipped_bits"]
+    # 31 Adam steps of 1e-4 move a latent weight by at most ~3e-3: enough from 1e-3, never
+    # from the clip limit 1.0 (where every bit stayed in place before)
+    assert flips[1e-3] > 0 and flips[1.0] == 0, flips

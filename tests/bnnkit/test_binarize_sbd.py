@@ -125,3 +125,26 @@ def test_sbd_model_has_three_layers_per_hidden_conv_with_the_decomposition(sbd):
         np.testing.assert_allclose(sbd.model.get_layer(f"{result.layer}_scale").get_weights()[0],
                                    result.d, rtol=1e-6)
         assert u_layer.kernel_size == (1, 1)
+
+
+def test_sbd_float_target_objective_is_the_true_loss_and_never_rises():
+    rng = np.random.default_rng(3)
+    weights = random_problem(3, s=30, n=12)[0].T               # S = 12 filters, N = 30
+    x_float = rng.standard_normal((30, 500))
+    x = x_float + 0.3 * rng.standard_normal((30, 500))
+    result = sbd_decompose(weights, x @ x.T, 6, cross=x @ x_float.T,
+                           reference_gram=x_float @ x_float.T)
+    assert np.all(np.diff(result.objective) <= 1e-10 * result.reference)
+    fitted = (result.u * result.d[None, :]) @ result.v.T.astype(np.float64)
+    true_loss = float(np.sum((weights @ x_float - fitted @ x) ** 2))
+    assert np.isclose(result.objective[-1], true_loss, rtol=1e-8)
+
+
+def test_sbd_latent_weights_start_at_the_requested_magnitude(lenet):
+    model, dataset = lenet
+    result = binarize_sbd(model, dataset.normalize(dataset.x_train[:32]), bit_budget=0.5,
+                          latent_magnitude=0.01)
+    for layer_result in result.layers:
+        for suffix in ("_v", "_u"):
+            latent = result.model.get_layer(layer_result.layer + suffix).get_weights()[0]
+            np.testing.assert_allclose(np.abs(latent), 0.01, rtol=1e-6)
