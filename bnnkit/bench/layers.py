@@ -8,22 +8,30 @@ output positions costs \(c N_W N_I\) multiply-accumulates per output channel.
   on a 64-bit CPU, plus \(N_I\) non-binary operations (the scaling), so
   \[ S = \frac{64\, c N_W}{c N_W + 64}. \]
   (The paper: 62.27x for a typical ResNet-18 layer, c = 256, N_W = 3x3; 58x measured.)
-* **HORQ** (Li et al. 2017): order k runs k binary convolutions (one per residual sign
-  \(H_i\)) and k scalings, so the same count gives
-  \[ S_k = \frac{64\, c N_W}{k\,(c N_W + 64)} = S / k, \]
-  i.e. order 2 halves XNOR-Net's bound (the paper's ~30x for order 2 against XNOR's 58x).
-  The residuals \(R_i = R_{i-1} - \beta_i H_i\) add \(O(c\,N_{in})\) float operations per
-  order that the formula, like the paper's, leaves out.
+* **HORQ** (Li et al. 2017), *our reading* of the paper's complexity analysis: order
+  \(K\) runs \(K\) binary convolutions (one per residual sign \(H_i\)), and per output
+  position \(K\) scalings by \(\beta_i\) plus one more non-binary operation (the sum of the
+  terms, or the residual's scale), \(K + 1\) non-binary operations in all:
+  \[ S_K = \frac{c N_W N_I}{K\, c N_W N_I / 64 + (K + 1) N_I}
+        = \frac{64\, c N_W}{K\, c N_W + 64\,(K + 1)}. \]
+  :func:`horq_speedup` takes the binary operations per cycle and the non-binary count as
+  parameters (``non_binary=order`` gives the plain \(S / K\)). The residuals
+  \(R_i = R_{i-1} - \beta_i H_i\) and, with ``beta="map"``, the box filters
+  \(A_i * k\) add \(O(c\,N_{in})\) float operations per order that neither formula counts.
 * **BWN** (binary weights, real inputs; XNOR-Net Sec. 3.1): each multiply-accumulate
-  becomes an addition or subtraction, plus one multiplication by \(\alpha\) per output:
-  \( S_{BWN} = 2 c N_W / (c N_W + 1) \approx 2 \) (the paper's "~2x").
-* **SBD** (Hu et al. 2018): \(W \in R^{S \times N}\) (S = c N_W, N output channels)
-  becomes \(U D V^T\) with K binary components: per output position \(K S\) additions
-  (conv_v), K multiplications (D) and \(K N\) additions (conv_u), against \(S N\)
-  multiply-accumulates (2 operations each):
-  \[ S_{SBD} = \frac{2 S N}{K (S + N) + K}. \]
-  With the default bit budget \(K(S+N) \le S N\) this is about 2, the same as BWN: SBD's
-  gain is accuracy at equal bits, not speed.
+  becomes an addition or subtraction, plus one multiplication by \(\alpha\) per output.
+  With \(T_m\), \(T_a\) the costs of a multiplication and an addition,
+  \( S_{BWN} = c N_W (T_m + T_a) / (c N_W T_a + T_m) \) (\(\approx 2\) when
+  \(T_m = T_a\), the paper's "~2x").
+* **SBD** (Hu et al. 2018, its cost model): \(W \in R^{S \times N}\) (S = c N_W, N output
+  channels) becomes \(U D V^T\) with K binary components: per output position \(K S\)
+  additions (conv_v), K multiplications (D) and \(K N\) additions (conv_u), against
+  \(S N\) multiply-accumulates:
+  \[ S_{SBD} = \frac{S N (T_m + T_a)}{K (S + N)\, T_a + K\, T_m}. \]
+  :func:`sbd_speedup` takes \(T_m\) and \(T_a\) (default 1 and 1: the ratio is the
+  hardware's, and we have not measured it). At \(T_m = T_a\) and the default bit budget
+  \(K(S+N) \le S N\) it is about 2, the same as BWN; the larger \(T_m / T_a\), the closer
+  both get to \(S N / (K (S + N))\) and \(c N_W\).
 
 These are operation counts, not latencies; :mod:`bnnkit.bench.bench` measures the real ratios
 and the report explains the distance between the two.
@@ -61,16 +69,20 @@ def xnor_speedup(c: int, n_w: int) -> float:
     return 64.0 * c * n_w / (c * n_w + 64.0)
 
 
-def horq_speedup(c: int, n_w: int, order: int) -> float:
-    """HORQ's order-k version: k binary convolutions and k scalings."""
+def horq_speedup(
+    c: int, n_w: int, order: int, *, non_binary: int | None = None, binary_per_cycle: float = 64.0
+) -> float:
+    """HORQ's order-k prediction (our reading): k binary convolutions and ``non_binary``
+    (default k + 1) non-binary operations per output position."""
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
-    return 64.0 * c * n_w / (order * (c * n_w + 64.0))
+    extra = order + 1 if non_binary is None else non_binary
+    return binary_per_cycle * c * n_w / (order * c * n_w + binary_per_cycle * extra)
 
 
-def bwn_speedup(c: int, n_w: int) -> float:
+def bwn_speedup(c: int, n_w: int, *, t_m: float = 1.0, t_a: float = 1.0) -> float:
     """Binary weights, real inputs: additions instead of multiply-accumulates."""
-    return 2.0 * c * n_w / (c * n_w + 1.0)
+    return c * n_w * (t_m + t_a) / (c * n_w * t_a + t_m)
 
 
 def sbd_default_components(patch: int, filters: int) -> int:
@@ -78,10 +90,12 @@ def sbd_default_components(patch: int, filters: int) -> int:
     return max(1, (patch * filters) // (patch + filters))
 
 
-def sbd_speedup(patch: int, filters: int, components: int | None = None) -> float:
-    """SBD's operation-count ratio for an S x N layer decomposed into K components."""
+def sbd_speedup(
+    patch: int, filters: int, components: int | None = None, *, t_m: float = 1.0, t_a: float = 1.0
+) -> float:
+    """SBD's cost model for an S x N layer decomposed into K components."""
     k = components or sbd_default_components(patch, filters)
-    return 2.0 * patch * filters / (k * (patch + filters) + k)
+    return patch * filters * (t_m + t_a) / (k * (patch + filters) * t_a + k * t_m)
 
 
 def layer_table(model: Any) -> list[dict]:

@@ -24,6 +24,35 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+#: The SIMD features that matter for float and binary kernels, in the order printed.
+SIMD_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512_vpopcntdq",
+    "avx512_bitalg",
+    "asimd",
+    "sve",
+)
+
+
+def cpu_flags() -> list[str]:
+    """The :data:`SIMD_FLAGS` this CPU reports (``flags``/``Features`` in /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                key = line.split(":", 1)[0].strip().lower()
+                if key in ("flags", "features"):
+                    present = set(line.split(":", 1)[1].split())
+                    return [flag for flag in SIMD_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
 def cpu_count() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -51,6 +80,7 @@ def machine_info() -> dict:
         "kind": host_kind(),
         "cpu": cpu_model(),
         "cores": cpu_count(),
+        "simd": cpu_flags(),
         "machine": platform.machine(),
         "python": platform.python_version(),
         "system": platform.platform(),

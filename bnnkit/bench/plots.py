@@ -1,4 +1,5 @@
-"""The report's PNG plots: accuracy against model size, and against host latency."""
+"""The report's PNG plots: accuracy (mean over seeds, with the std as an error bar) against
+model size, and against host latency."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def plot_report(data: dict, out_dir: str | os.PathLike) -> list[str]:
         (
             ".tflite size (KB, log scale)",
             "accuracy_vs_size.png",
-            lambda r: r["tflite_bytes"] / 1024,
+            lambda r: r["tflite_bytes"]["mean"] / 1024,
         ),
         (
             f"latency per image, ms (log scale; {label}, 1 thread)",
@@ -32,23 +33,21 @@ def plot_report(data: dict, out_dir: str | os.PathLike) -> list[str]:
     ):
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for marker, dataset in zip(
-            "os^", dict.fromkeys(r["dataset"] for r in data["results"]), strict=False
+            "os^", dict.fromkeys(r["dataset"] for r in data["summary"]), strict=False
         ):
-            points = [
-                (value, 100 * r["tflite_accuracy"], r["method"])
-                for r in data["results"]
-                if r["dataset"] == dataset and (value := getter(r))
-            ]
-            ax.scatter(
-                [x for x, _, _ in points],
-                [y for _, y, _ in points],
-                marker=marker,
+            rows = [r for r in data["summary"] if r["dataset"] == dataset and getter(r)]
+            ax.errorbar(
+                [getter(r) or 0.0 for r in rows],
+                [100 * r["tflite_accuracy"]["mean"] for r in rows],
+                yerr=[100 * r["tflite_accuracy"]["std"] for r in rows],
+                fmt=marker,
+                capsize=2,
                 label=dataset,
             )
-            for x, y, method in points:
+            for r in rows:
                 ax.annotate(
-                    method,
-                    (x, y),
+                    r["label"],
+                    (getter(r), 100 * r["tflite_accuracy"]["mean"]),
                     fontsize=8,
                     xytext=(3, 3),
                     textcoords="offset points",
@@ -58,7 +57,8 @@ def plot_report(data: dict, out_dir: str | os.PathLike) -> list[str]:
         ax.set_ylabel("TFLite test accuracy (%)")
         ax.set_title(
             f"LeNet, {budget['epochs']} epoch(s), train images: "
-            f"{budget['train_limit'] or 'all'}\nmeasured on {label}",
+            f"{budget['train_limit'] or 'all'}, seeds {budget.get('seeds')}\n"
+            f"measured on {label}",
             fontsize=9,
         )
         ax.grid(alpha=0.3)

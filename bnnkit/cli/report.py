@@ -1,7 +1,8 @@
 """``bnnkit report``: the reproduction report, every method trained, converted and evaluated.
 
-Every method on MNIST and Fashion-MNIST with the same LeNet and budget; writes REPORT.md,
-plots and report.json. An interrupted report resumes where it stopped.
+Every variant on MNIST and Fashion-MNIST with the same LeNet and total budget (every stage's
+epochs counted), several seeds; writes REPORT.md, plots and report.json (mean and standard
+deviation per cell, the papers' orderings). An interrupted report resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -9,44 +10,61 @@ from __future__ import annotations
 import argparse
 
 from bnnkit.cli.command import add_command, call, respond
+from bnnkit.recipes import RECIPE_NAMES
 
-__all__ = ["SUMMARY_KEYS", "format_summary", "register", "run"]
+__all__ = ["format_summary", "register", "run", "summary_rows"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "report", __doc__)
     parser.add_argument("--datasets", nargs="+", default=["mnist", "fashion_mnist"])
-    parser.add_argument("--methods", nargs="+", help="default: every method")
     parser.add_argument(
-        "--epochs", type=int, help="the same epoch budget for every method (default: each recipe's)"
+        "--methods",
+        nargs="+",
+        help="rows: variant labels (e.g. horq-sample) or method names (default: every variant)",
     )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=5,
+        help="the total epochs of every method, all stages counted (default: 5)",
+    )
+    parser.add_argument("--recipe", default="budget", choices=list(RECIPE_NAMES))
     parser.add_argument("--train-limit", type=int, help="use only the first N training images")
     parser.add_argument("--test-limit", type=int, help="use only the first N test images")
     parser.add_argument("--data-dir", help="look for dataset files here first")
     parser.add_argument("--out", dest="out_dir", metavar="OUT", default="results")
     parser.add_argument("--runs-dir", help="where the runs live (default: <out>/runs)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="seeds per cell: --seed, --seed + 1, ... (default: 1)"
+    )
     parser.add_argument("--latency-rounds", type=int, default=5)
     parser.set_defaults(func=run)
 
 
-SUMMARY_KEYS = (
-    "dataset",
-    "method",
-    "target",
-    "keras_accuracy",
-    "tflite_accuracy",
-    "agreement",
-    "tflite_bytes",
-)
+def summary_rows(data: dict) -> list[dict]:
+    """One line per report row: its accuracy's mean and std over the seeds, and its size."""
+    return [
+        {
+            "dataset": r["dataset"],
+            "row": r["label"],
+            "target": r["target"],
+            "tflite_accuracy": r["tflite_accuracy"]["mean"],
+            "std": r["tflite_accuracy"]["std"],
+            "seeds": len(r["seeds"]),
+            "tflite_bytes": r["tflite_bytes"]["mean"],
+        }
+        for r in data["summary"]
+    ]
 
 
 def format_summary(summary: dict) -> str:
     lines = [
-        f"{r['dataset']:>14} {r['method']:>7} {r['target']:>6}  keras "
-        f"{r['keras_accuracy']:.4f}  tflite {r['tflite_accuracy']:.4f}  agreement "
-        f"{r['agreement']:.4f}  {r['tflite_bytes']:,} B"
-        for r in summary["results"]
+        f"{r['dataset']:>14} {r['row']:>12} {r['target']:>6}  tflite "
+        f"{r['tflite_accuracy']:.4f} ± {r['std']:.4f} ({r['seeds']} seeds)  "
+        f"{r['tflite_bytes']:,.0f} B"
+        for r in summary["summary"]
     ]
     return "\n".join([*lines, f"-> {summary['out_dir']}/REPORT.md"])
 
@@ -56,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
     data = call(run_report, args)
     summary = {
-        "results": [{k: r[k] for k in SUMMARY_KEYS} for r in data["results"]],
+        "summary": summary_rows(data),
+        "orderings": data["orderings"],
         "failures": data["failures"],
         "out_dir": str(args.out_dir),
     }

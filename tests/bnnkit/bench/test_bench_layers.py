@@ -20,11 +20,25 @@ def test_xnor_speedup_grows_with_channels_towards_64():
     assert values == sorted(values) and values[-1] < 64
 
 
-def test_horq_order_k_divides_xnor_speedup_by_k():
+def test_horq_order_k_counts_k_binary_convs_and_k_plus_one_real_operations():
+    c, n_w = 64, 25
     for k in (1, 2, 3):
-        assert horq_speedup(64, 25, k) == pytest.approx(xnor_speedup(64, 25) / k)
+        expected = c * n_w / (k * c * n_w / 64 + (k + 1))
+        assert horq_speedup(c, n_w, k) == pytest.approx(expected)
+        # with only k scalings it is XNOR-Net's S divided by k
+        assert horq_speedup(c, n_w, k, non_binary=k) == pytest.approx(xnor_speedup(c, n_w) / k)
+        assert horq_speedup(c, n_w, k) < xnor_speedup(c, n_w) / k
     with pytest.raises(ValueError):
         horq_speedup(64, 25, 0)
+
+
+def test_cost_models_take_the_multiply_and_add_costs():
+    # SBD: S N (T_m + T_a) / (K (S + N) T_a + K T_m); BWN: c N_W (T_m + T_a) / (c N_W T_a + T_m)
+    s, n, k = 800, 64, 10
+    assert sbd_speedup(s, n, k, t_m=3.0, t_a=1.0) == pytest.approx(
+        s * n * 4.0 / (k * (s + n) + 3.0 * k))
+    assert sbd_speedup(s, n, k, t_m=3.0) > sbd_speedup(s, n, k)
+    assert bwn_speedup(32, 25, t_m=3.0) == pytest.approx(800 * 4.0 / (800 + 3.0))
 
 
 def test_binary_weight_predictions_are_about_two():

@@ -1,0 +1,329 @@
+"""The measured effect of each option that departs from, or restores, a paper.
+
+    python -m bnnkit.bench.ablations --seeds 3 --data-dir ../shared/datasets
+    # -> results/ablations.json and results/ABLATIONS.md
+
+Every comparison runs both sides on MNIST and Fashion-MNIST with the report's LeNet, the
+same seeds and the same total budget, through :func:`bnnkit.bench.report.run_one` (train,
+convert, evaluate the ``.tflite``). Runs live in the report's runs folder, so a side that
+the report already trained (same name) is reused, not retrained.
+
+* ``recipe``: ``--recipe paper`` against ``budget`` for the methods whose paper gives a
+  recipe (BWN, XNOR-Net, Bi-Real); 5 epochs each.
+* ``bwn-gradient``: BWN's exact gradient against the printed one (the report's ``bwn`` and
+  ``bwn-exact`` rows).
+* ``bwnh-scale``, ``sbd-latent``, ``bwnh-fit``, ``sbd-fit``: the data-driven options. Both
+  sides start from the *same* float network, the report's ``float`` row of that dataset and
+  seed (5 epochs), and fine-tune for 2 epochs: BWNH's trainable hashed scale against BWN's
+  recomputed one, SBD's small latents (bits can flip) against latents at the clip limit,
+  and fitting the float network's layer outputs against the partly binarized network's own.
+  They compare the accuracy right after binarization and after fine-tuning, and the bits
+  that flipped.
+
+Verdicts use :func:`bnnkit.bench.report_stats.compare` (beyond one standard deviation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bnnkit.bench.report import DEFAULT_DATASETS, RunSpec, Variant, run_one
+
+#: Fine-tuning epochs of the data-driven comparisons (as in the report's 5-epoch budget).
+FINETUNE_EPOCHS = 2
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: a variant, a recipe, and whether it starts from the
+    report's float model."""
+
+    label: str
+    method: str
+    options: dict = field(default_factory=dict)
+    recipe: str = "budget"
+    from_float: bool = False
+
+
+@dataclass(frozen=True)
+class Comparison:
+    id: str
+    question: str
+    a: Side
+    b: Side
+    fields: tuple = ("tflite_accuracy",)
+
+
+def _ft(label, method, **options):
+    return Side(label, method, {"finetune_epochs": FINETUNE_EPOCHS, **options}, from_float=True)
+
+
+COMPARISONS = (
+    Comparison(
+        "recipe-bwn",
+        "BWN: --recipe paper (SGD, step decay) vs budget (Adam, cosine)",
+        Side("bwn", "bwn", recipe="paper"),
+        Side("bwn", "bwn"),
+    ),
+    Comparison(
+        "recipe-xnor",
+        "XNOR-Net: --recipe paper (Adam, step decay) vs budget",
+        Side("xnor", "xnor", recipe="paper"),
+        Side("xnor", "xnor"),
+    ),
+    Comparison(
+        "recipe-bireal",
+        "Bi-Real: --recipe paper (ReLU -> clip -> BNN, SGD) vs budget (clip -> BNN, Adam)",
+        Side("bireal", "bireal", recipe="paper"),
+        Side("bireal", "bireal"),
+    ),
+    Comparison(
+        "bwn-gradient",
+        "BWN: gradient=exact vs gradient=paper (the printed erratum)",
+        Side("bwn-exact", "bwn", {"gradient": "exact"}),
+        Side("bwn", "bwn"),
+    ),
+    Comparison(
+        "bwnh-scale",
+        "BWNH fine-tuning: trainable hashed scale vs BWN's recomputed mean|W|",
+        _ft("bwnh-ft", "bwnh"),
+        _ft("bwnh-ft-bwnscale", "bwnh", finetune_scale="bwn"),
+        ("binarized_accuracy", "tflite_accuracy"),
+    ),
+    Comparison(
+        "sbd-latent",
+        "SBD fine-tuning: latents at 1e-2 (bits can flip) vs at the clip limit 1.0",
+        _ft("sbd-ft", "sbd"),
+        _ft("sbd-ft-latent1", "sbd", latent_magnitude=1.0),
+        ("tflite_accuracy", "flipped_bits"),
+    ),
+    Comparison(
+        "bwnh-fit",
+        "BWNH: fit the float network's layer outputs vs the partly binarized network's own",
+        _ft("bwnh-ft-fitfloat", "bwnh", fit="float"),
+        _ft("bwnh-ft", "bwnh"),
+        ("binarized_accuracy", "tflite_accuracy"),
+    ),
+    Comparison(
+        "sbd-fit",
+        "SBD: fit the float network's layer outputs vs the partly decomposed network's own",
+        _ft("sbd-ft-fitfloat", "sbd", fit="float"),
+        _ft("sbd-ft", "sbd"),
+        ("binarized_accuracy", "tflite_accuracy"),
+    ),
+)
+
+
+def _spec(
+    side: Side, dataset: str, seed: int, runs_dir: Path, epochs: int, limits=(None, None)
+) -> RunSpec | None:
+    """The run of one side, or None when its float model is not trained yet."""
+    options = dict(side.options)
+    if side.from_float:
+        float_run = RunSpec(
+            dataset,
+            Variant("float", "float", role="baseline"),
+            seed,
+            runs_dir,
+            epochs,
+            train_limit=limits[0],
+            test_limit=limits[1],
+        ).run_dir
+        if not (float_run / "metrics.json").is_file():
+            return None
+        options["float_model"] = str(float_run / "model.keras")
+        epochs = FINETUNE_EPOCHS
+    return RunSpec(
+        dataset,
+        Variant(side.label, side.method, options),
+        seed,
+        runs_dir,
+        epochs,
+        train_limit=limits[0],
+        test_limit=limits[1],
+        recipe=side.recipe,
+    )
+
+
+def run_ablations(
+    out_dir="results",
+    *,
+    comparisons=None,
+    datasets=DEFAULT_DATASETS,
+    seeds: int = 3,
+    epochs: int = 5,
+    data_dir=None,
+    runs_dir=None,
+    train_limit=None,
+    test_limit=None,
+    log=print,
+) -> dict:
+    """Run the comparisons called ``comparisons`` (default: all); write the results.
+
+    ``train_limit``/``test_limit`` (first N images) are for quick checks of the machinery.
+    """
+    import bnnkit  # noqa: F401
+    from bnnkit.bench.machine import machine_info
+    from bnnkit.data import load_dataset
+
+    out_dir = Path(out_dir)
+    runs_dir = Path(runs_dir) if runs_dir else out_dir / "runs"
+    chosen = [c for c in COMPARISONS if not comparisons or c.id in comparisons]
+    limits = (train_limit, test_limit)
+    started = time.perf_counter()
+    cells, skipped = {}, []
+    for seed in range(seeds):
+        for name in datasets:
+            dataset = load_dataset(name, data_dir)
+            if train_limit or test_limit:
+                dataset = dataset.subset(train_limit, test_limit)
+            for comparison in chosen:
+                for side in (comparison.a, comparison.b):
+                    spec = _spec(side, name, seed, runs_dir, epochs, limits)
+                    if spec is None:
+                        skipped.append(f"{name}/{side.label}/s{seed}: no float model yet")
+                        continue
+                    key = str(spec.run_dir)
+                    if key not in cells:
+                        row = run_one(spec, dataset, log)
+                        cells[key] = {k: v for k, v in row.items() if k != "layers"}
+    data = {
+        "machine": machine_info(),
+        "epochs": epochs,
+        "finetune_epochs": FINETUNE_EPOCHS,
+        "train_limit": train_limit,
+        "test_limit": test_limit,
+        "seeds": list(range(seeds)),
+        "datasets": list(datasets),
+        "cells": list(cells.values()),
+        "skipped": skipped,
+        "comparisons": summarize(
+            chosen, list(cells.values()), runs_dir, datasets, seeds, epochs, limits
+        ),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    from bnnkit.serialization import atomic_write_json
+
+    atomic_write_json(out_dir / "ablations.json", json.loads(json.dumps(data, default=str)))
+    (out_dir / "ABLATIONS.md").write_text(markdown(data))
+    return data
+
+
+def summarize(chosen, cells, runs_dir, datasets, seeds, epochs, limits) -> list[dict]:
+    from bnnkit.bench.report_stats import compare, mean_std
+
+    by_dir = {c["run_dir"]: c for c in cells}
+    out = []
+    for comparison in chosen:
+        for name in datasets:
+            sides = []
+            for side in (comparison.a, comparison.b):
+                found = [
+                    by_dir.get(str(spec.run_dir))
+                    for spec in (
+                        _spec(side, name, s, runs_dir, epochs, limits) for s in range(seeds)
+                    )
+                    if spec
+                ]
+                sides.append([c for c in found if c])
+            for key in comparison.fields:
+                a = mean_std(c.get(key) for c in sides[0])
+                b = mean_std(c.get(key) for c in sides[1])
+                verdict = compare(a, b) if a and b else None
+                out.append(
+                    {
+                        "id": comparison.id,
+                        "question": comparison.question,
+                        "dataset": name,
+                        "field": key,
+                        "a": a,
+                        "b": b,
+                        "a_side": comparison.a.label + f" ({comparison.a.recipe})",
+                        "b_side": comparison.b.label + f" ({comparison.b.recipe})",
+                        **(
+                            {
+                                "margin": verdict["margin"],
+                                "noise": verdict["noise"],
+                                "verdict": verdict["verdict"],
+                            }
+                            if verdict
+                            else {}
+                        ),
+                    }
+                )
+    return out
+
+
+def _cell(stat, key):
+    if not stat:
+        return "-"
+    scale = 1.0 if key == "flipped_bits" else 100.0
+    digits = 0 if key == "flipped_bits" else 2
+    return f"{scale * stat['mean']:,.{digits}f} ± {scale * stat['std']:,.{digits}f} (n={stat['n']})"
+
+
+def markdown(data: dict) -> str:
+    lines = [
+        "# Ablations: the measured effect of bnnkit's options",
+        "",
+        f"Machine: {data['machine']['label']}. LeNet, training images: "
+        f"{data['train_limit'] or 'all'}, seeds "
+        f"{data['seeds']}; {data['epochs']} epochs in total per run (data-driven "
+        f"comparisons: {data['finetune_epochs']} fine-tuning epochs from the report's "
+        "float model of the same dataset and seed). Produced by "
+        "`python -m bnnkit.bench.ablations`; the data is in `ablations.json`. 'holds' = "
+        "the first side is ahead by more than one standard deviation of the difference.",
+        "",
+        "| comparison | dataset | measure | first | second | margin | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in data["comparisons"]:
+        scale = 1.0 if c["field"] == "flipped_bits" else 100.0
+        margin = f"{scale * c['margin']:+,.2f}" if "margin" in c else "-"
+        lines.append(
+            f"| {c['question']} | {c['dataset']} | {c['field']} | "
+            f"{c['a_side']}: {_cell(c['a'], c['field'])} | "
+            f"{c['b_side']}: {_cell(c['b'], c['field'])} | {margin} | "
+            f"{c.get('verdict', 'not run')} |"
+        )
+    if data["skipped"]:
+        lines += [
+            "",
+            "Not run (their float model was not trained yet): " + ", ".join(data["skipped"]),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=[c.id for c in COMPARISONS])
+    parser.add_argument("--datasets", nargs="+", default=list(DEFAULT_DATASETS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--out", default="results")
+    parser.add_argument("--runs-dir")
+    parser.add_argument("--train-limit", type=int)
+    parser.add_argument("--test-limit", type=int)
+    args = parser.parse_args(argv)
+    run_ablations(
+        args.out,
+        comparisons=args.only,
+        datasets=args.datasets,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        data_dir=args.data_dir,
+        runs_dir=args.runs_dir,
+        train_limit=args.train_limit,
+        test_limit=args.test_limit,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

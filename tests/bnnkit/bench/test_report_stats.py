@@ -1,0 +1,56 @@
+"""The report's statistics: mean and std over seeds, and the orderings' verdicts."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from bnnkit.bench.report_stats import compare, mean_std, orderings, summarize
+
+
+def _cell(label, seed, accuracy, dataset="mnist", **extra):
+    return {"dataset": dataset, "label": label, "seed": seed, "method": label.split("-")[0],
+            "tflite_accuracy": accuracy, "keras_accuracy": accuracy, "tflite_bytes": 1000,
+            **extra}
+
+
+def test_mean_std_is_the_sample_standard_deviation():
+    stat = mean_std([0.9, 0.92, 0.97])
+    assert stat["mean"] == pytest.approx(statistics.fmean([0.9, 0.92, 0.97]))
+    assert stat["std"] == pytest.approx(statistics.stdev([0.9, 0.92, 0.97]))
+    assert mean_std([0.5])["std"] == 0.0 and mean_std([None]) is None
+
+
+@pytest.mark.parametrize("a,b,verdict", [
+    ([0.95, 0.96, 0.97], [0.90, 0.91, 0.92], "holds"),
+    ([0.95, 0.90, 0.99], [0.94, 0.91, 0.96], "does not hold"),
+    ([0.90, 0.91, 0.92], [0.95, 0.96, 0.97], "does not hold (reversed)"),
+])
+def test_an_ordering_holds_only_beyond_one_standard_deviation_of_the_difference(a, b, verdict):
+    result = compare(mean_std(a), mean_std(b))
+    noise = (statistics.stdev(a) ** 2 + statistics.stdev(b) ** 2) ** 0.5
+    assert result["margin"] == pytest.approx(statistics.fmean(a) - statistics.fmean(b))
+    assert result["noise"] == pytest.approx(noise)
+    assert result["verdict"] == verdict
+
+
+def test_close_holds_when_the_gap_is_within_one_standard_deviation():
+    assert compare(mean_std([0.99, 0.98]), mean_std([0.985, 0.99]), "close")["verdict"] == \
+        "holds"
+    assert compare(mean_std([0.90, 0.91]), mean_std([0.99, 0.98]), "close")["verdict"] == \
+        "does not hold"
+
+
+def test_summary_has_one_row_per_dataset_and_label_and_orderings_use_it():
+    cells = [_cell("horq", s, a) for s, a in enumerate([0.95, 0.96, 0.97])]
+    cells += [_cell("xnor", s, a) for s, a in enumerate([0.90, 0.91, 0.92])]
+    cells += [_cell("xnor", 0, 0.5, dataset="fashion_mnist")]
+    summary = summarize(cells)
+    assert [(r["dataset"], r["label"], r["seeds"]) for r in summary] == [
+        ("mnist", "horq", [0, 1, 2]), ("mnist", "xnor", [0, 1, 2]),
+        ("fashion_mnist", "xnor", [0])]
+    rows = orderings(summary)
+    assert [(r["dataset"], r["id"], r["verdict"]) for r in rows] == [
+        ("mnist", "horq>xnor", "holds")]   # the others lack one of their two rows
+    assert rows[0]["margin"] == pytest.approx(0.05)
