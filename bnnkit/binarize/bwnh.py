@@ -70,7 +70,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bnnkit.binarize import _graph
-from bnnkit.binarize.calibration import check_images, kernel_matrix, layer_gram
+from bnnkit.binarize.calibration import check_images, fit_gram, kernel_matrix
 from bnnkit.errors import InvalidInputError
 from bnnkit.graph import rebuild
 from bnnkit.layers import ChannelScale
@@ -310,13 +310,8 @@ def binarize_bwnh(
     current = rebuild(model, {})
     results = []
     for name in names:
-        stats = layer_gram(
-            current,
-            name,
-            images,
-            patches_per_image=patches_per_image,
-            seed=seed,
-            reference=model if fit == "float" else None,
+        stats = fit_gram(
+            current, model, name, images, fit=fit, patches_per_image=patches_per_image, seed=seed
         )
         result = bwnh_hash(
             kernel_matrix(current.get_layer(name)),

@@ -259,3 +259,11 @@ class _PatchSource:
             inputs = self.input_quantizer(inputs)
         patches = _patches(self.layer, inputs, patches_per_image, self.rng)
         return patches.reshape(-1, self.size).astype(np.float64)
+
+
+def fit_gram(current, float_model, layer_name: str, images, *, fit: str, **options) -> LayerGram:
+    """:func:`layer_gram` of ``current``'s layer, with the float model's cross products when
+    ``fit="float"`` (the target is then the float network's layer outputs)."""
+    return layer_gram(
+        current, layer_name, images, reference=float_model if fit == "float" else None, **options
+    )

@@ -67,7 +67,7 @@ import tensorflow as tf
 
 from bnnkit.binarize import _graph
 from bnnkit.binarize.bwnh import FITS, BinarizedModel
-from bnnkit.binarize.calibration import check_images, kernel_matrix, layer_gram
+from bnnkit.binarize.calibration import check_images, fit_gram, kernel_matrix
 from bnnkit.errors import InvalidInputError
 from bnnkit.graph import rebuild
 from bnnkit.layers import ChannelScale
@@ -360,13 +360,8 @@ def binarize_sbd(
             if components is not None
             else components_for_budget(s, n, bit_budget, layer=name)
         )
-        stats = layer_gram(
-            current,
-            name,
-            images,
-            patches_per_image=patches_per_image,
-            seed=seed,
-            reference=model if fit == "float" else None,
+        stats = fit_gram(
+            current, model, name, images, fit=fit, patches_per_image=patches_per_image, seed=seed
         )
         result = sbd_decompose(
             matrix,

@@ -63,6 +63,11 @@ class DataDrivenMethod(Method):
     def binarize(self, model, images):
         raise NotImplementedError
 
+    def binarize_options(self) -> dict:
+        """The options every binarizer takes (keyword arguments of ``binarize_*``)."""
+        keys = ("iterations", "patches_per_image", "seed", "latent_magnitude", "fit")
+        return {key: self.options[key] for key in keys}
+
     def stage_epochs(self, epochs: int) -> tuple[int, int]:
         """``(float epochs, fine-tuning epochs)`` of a run of ``epochs`` in total."""
         options = self.options

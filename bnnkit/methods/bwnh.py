@@ -41,14 +41,9 @@ class BWNH(DataDrivenMethod):
     def binarize(self, model, images):
         from bnnkit.binarize import binarize_bwnh
 
-        o = self.options
         return binarize_bwnh(
             model,
             images,
-            iterations=o["iterations"],
-            patches_per_image=o["patches_per_image"],
-            seed=o["seed"],
-            finetune_scale=o["finetune_scale"],
-            latent_magnitude=o["latent_magnitude"],
-            fit=o["fit"],
+            finetune_scale=self.options["finetune_scale"],
+            **self.binarize_options(),
         )

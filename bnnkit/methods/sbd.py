@@ -36,15 +36,10 @@ class SBD(DataDrivenMethod):
     def binarize(self, model, images):
         from bnnkit.binarize import binarize_sbd
 
-        o = self.options
         return binarize_sbd(
             model,
             images,
-            bit_budget=o["bit_budget"],
-            components=o["components"],
-            iterations=o["iterations"],
-            patches_per_image=o["patches_per_image"],
-            seed=o["seed"],
-            latent_magnitude=o["latent_magnitude"],
-            fit=o["fit"],
+            bit_budget=self.options["bit_budget"],
+            components=self.options["components"],
+            **self.binarize_options(),
         )
