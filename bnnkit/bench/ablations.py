@@ -34,6 +34,8 @@ from pathlib import Path
 
 from bnnkit.bench.report import DEFAULT_DATASETS, RunSpec, Variant, run_one
 
+__all__ = ["COMPARISONS", "Comparison", "Side", "markdown", "run_ablations", "summarize"]
+
 #: Fine-tuning epochs of the data-driven comparisons (as in the report's 5-epoch budget).
 FINETUNE_EPOCHS = 2
 

@@ -21,12 +21,13 @@ __all__ = [
     "BNN_PAPER",
     "BWNH_PAPER",
     "HORQ_PAPER",
-    "LARQ_ZOO",
+    "LARQ_ZOO_REVISION",
     "PUBLISHED",
     "PUBLISHED_SIZES",
     "PUBLISHED_SPEEDUPS",
     "SBD_PAPER",
     "XNOR_PAPER",
+    "larq_zoo",
 ]
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import statistics
 
+__all__ = ["ORDERINGS", "compare", "mean_std", "orderings", "summarize"]
+
 #: Cell fields averaged over seeds.
 AVERAGED = (
     "keras_accuracy",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["binary_kernel_signs", "count_flips"]
+
 
 def binary_kernel_signs(model) -> dict[str, np.ndarray]:
     """``{layer name: sign of its latent kernel}`` for every layer whose kernel quantizer

@@ -18,6 +18,8 @@ import tensorflow as tf
 
 from bnnkit.quantizers.xnor import receptive_field_mean
 
+__all__ = ["ScaledBinaryConv2D", "binary_pad_values"]
+
 
 def binary_pad_values(padding: str) -> float:
     """The ``pad_values`` of a binary conv: +1 for "same" padding (0 is not a binary value,
