@@ -68,13 +68,16 @@ class Variant:
         method: the registered method name.
         options: method options on top of the method's defaults.
         role: ``"paper"`` when the variant follows its paper, ``"trade-off"`` when it departs
-            from it on purpose (cheaper to deploy), ``"baseline"`` otherwise.
+            from it on purpose to be cheaper to deploy, ``"correction"`` when it departs from
+            the printed paper to fix an error in it, ``"baseline"`` otherwise.
+        note: what the variant changes, for the report (empty for a method's default).
     """
 
     label: str
     method: str
     options: dict = field(default_factory=dict)
     role: str = "paper"
+    note: str = ""
 
 
 #: The report's rows, in order. Adding a method adds its default variant automatically.
@@ -82,10 +85,24 @@ REPORT_VARIANTS = (
     Variant("float", "float", role="baseline"),
     Variant("bnn", "bnn", role="baseline"),
     Variant("bwn", "bwn"),
-    Variant("bwn-exact", "bwn", {"gradient": "exact"}, role="trade-off"),
+    Variant(
+        "bwn-exact",
+        "bwn",
+        {"gradient": "exact"},
+        role="correction",
+        note="BWN with the exact derivative of alpha sign(W) through alpha instead of the "
+        "printed backward formula (a known erratum)",
+    ),
     Variant("xnor", "xnor"),
     Variant("horq", "horq"),
-    Variant("horq-sample", "horq", {"beta": "sample"}, role="trade-off"),
+    Variant(
+        "horq-sample",
+        "horq",
+        {"beta": "sample"},
+        role="trade-off",
+        note="HORQ-2 with one beta per sample instead of one per receptive field: exact "
+        "through the conv and only a scalar multiply after it, coarser than the paper",
+    ),
     Variant("bireal", "bireal"),
     Variant("bwnh", "bwnh"),
     Variant("sbd", "sbd"),
@@ -286,6 +303,7 @@ def run_one(spec: RunSpec, dataset: Dataset, log: Callable[[str], object] = prin
         "method": method.name,
         "options": method.options,
         "role": spec.variant.role,
+        "note": spec.variant.note,
         "seed": spec.seed,
         "title": method.title,
         "reference": method.reference,

@@ -58,6 +58,7 @@ def report_markdown(data: dict) -> str:
         "(reruns skip finished runs, conversions and evaluations).",
         "",
     ]
+    lines += _variants_section(data)
     lines += _missing_section(data)
     for dataset in dict.fromkeys(r["dataset"] for r in data["summary"]):
         lines += _dataset_section(data, dataset)
@@ -69,6 +70,16 @@ def report_markdown(data: dict) -> str:
     for plot in data.get("plots", []):
         lines += [f"![{plot}]({plot})", ""]
     return "\n".join(lines)
+
+
+def _variants_section(data):
+    """What each row that is not a method's default changes, from the report's own rows."""
+    notes = {r["label"]: (r.get("role"), r.get("note")) for r in data["summary"] if r.get("note")}
+    if not notes:
+        return []
+    lines = ["Rows that are not a method's default configuration:", ""]
+    lines += [f"- `{label}` ({role}): {note}." for label, (role, note) in notes.items()]
+    return lines + [""]
 
 
 def _missing_section(data):
@@ -133,13 +144,15 @@ def _dataset_section(data, dataset):
             f"{_ms(r['keras_accuracy'])} | {_ms(r['agreement'])} | {r['epochs']} ({stages}) | "
             f"{_count(r['images_seen'])} | {_ms(r['train_seconds'], 1.0, 0)} | "
             f"{size / 1024:.1f} | {ratio} | {100 * r['binary_fraction']:.1f} | "
-            f"{format_spread(r.get('latency_ms'), 3)} | {format_spread(r.get('speedup_vs_float'), 2)} | "
+            f"{format_spread(r.get('latency_ms'), 3)} | "
+            f"{format_spread(r.get('speedup_vs_float'), 2)} | "
             f"{_prediction(r)} |"
         )
     lines += [
         "",
-        f"Variant: `paper` follows its paper, `trade-off` departs from it on purpose "
-        "(see the README methods table), `baseline` is not a paper's method. Latency: "
+        "Variant: `paper` follows its paper, `trade-off` departs from it on purpose to be "
+        "cheaper to deploy, `correction` departs from the printed paper to fix an error in "
+        "it, `baseline` is not a paper's method (see the README methods table). Latency: "
         f"median [min-max] over interleaved rounds, batch 1, 1 thread, {label}; LCE "
         "models with the indirect BGEMM kernels, float/litert with the stock "
         "interpreter (XNNPACK). Prediction: Amdahl's law over our layers, each binary "
@@ -174,7 +187,7 @@ def _dataset_section(data, dataset):
 
 
 def _why(row):
-    if row["verdict"] == "holds":
+    if row["verdict"] in ("holds", "not tested (one seed)"):
         return ""
     explained = WHY.get(row["id"], {})
     text = explained.get(row["dataset"]) or explained.get("*")

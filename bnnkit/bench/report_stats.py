@@ -9,6 +9,7 @@ every accuracy, and the budget (epochs of all stages, images seen, training seco
 the difference of two independent seeds' results): it **holds** when the margin exceeds
 \\(s\\), and otherwise **does not hold** beyond one standard deviation (``reversed`` when
 B is ahead by more than \\(s\\)). "A close to B" holds when \\(|\\bar a - \\bar b| \\le s\\).
+With one seed there is no spread to test against, and the verdict says so.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ AVERAGED = (
 )
 #: Cell fields that are the same for every seed (taken from the first).
 CONSTANT = (
+    "note",
     "method",
     "options",
     "role",
@@ -90,7 +92,9 @@ def compare(a: dict | None, b: dict | None, kind: str = "greater") -> dict | Non
         return None
     margin = a["mean"] - b["mean"]
     noise = math.sqrt(a["std"] ** 2 + b["std"] ** 2)
-    if kind == "close":
+    if min(a["n"], b["n"]) < 2:
+        verdict = "not tested (one seed)"
+    elif kind == "close":
         verdict = "holds" if abs(margin) <= noise else "does not hold"
     elif margin > noise:
         verdict = "holds"

@@ -54,3 +54,7 @@ def test_summary_has_one_row_per_dataset_and_label_and_orderings_use_it():
     assert [(r["dataset"], r["id"], r["verdict"]) for r in rows] == [
         ("mnist", "horq>xnor", "holds")]   # the others lack one of their two rows
     assert rows[0]["margin"] == pytest.approx(0.05)
+
+
+def test_one_seed_is_not_tested_against_a_spread_it_does_not_have():
+    assert compare(mean_std([0.99]), mean_std([0.90]))["verdict"] == "not tested (one seed)"
