@@ -181,7 +181,7 @@ def run_ablations(
     """
     import bnnkit  # noqa: F401
     from bnnkit.bench.machine import machine_info
-    from bnnkit.data import load_dataset
+    from bnnkit.data import load_arrays
 
     out_dir = Path(out_dir)
     runs_dir = Path(runs_dir) if runs_dir else out_dir / "runs"
@@ -191,7 +191,7 @@ def run_ablations(
     cells, skipped = {}, []
     for seed in range(seeds):
         for name in datasets:
-            dataset = load_dataset(name, data_dir)
+            dataset = load_arrays(name, data_dir)
             if train_limit or test_limit:
                 dataset = dataset.subset(train_limit, test_limit)
             for comparison in chosen:
