@@ -64,8 +64,9 @@ def bwn_weight(w: tf.Tensor, clip_value: float | None = 1.0, gradient: str = "pa
          \frac{1}{n}\sum_j \operatorname{sign}(W_j)\, g_j \;+\; \alpha\, g_i\,
          1_{|W_i| \le 1}. \]
 
-    The two differ only in the first term. Which one trains better on our data is measured
-    in ``results/ABLATIONS.md`` (``bwn-gradient``).
+    The two differ only in the first term. The report trains both (rows ``bwn`` and
+    ``bwn-exact`` of ``results/REPORT.md``); ``python -m bnnkit.bench.ablations`` compares
+    them (``bwn-gradient``).
     """
     if gradient not in GRADIENTS:
         raise ValueError(f"BWN gradient must be one of {', '.join(GRADIENTS)}, got {gradient!r}")
