@@ -107,16 +107,20 @@ def test_binarized_model_saves_and_reloads_identically_in_safe_mode(binarized, l
     assert_reloads_identically(model, reloaded, images)
 
 
-@pytest.mark.slow          # two converters per method: ~20-50 s on a shared machine
+@pytest.mark.ci  # two converters per method: ~20-50 s on 2 cores (the CI tier)
 @pytest.mark.parametrize("method", sorted(BINARIZERS))
 def test_binarized_model_converts_with_lce_and_stock_tflite(binarized, lenet, method):
+    """Both converters' files give the Keras model's outputs (LCE's on its interpreter)."""
     import larq_compute_engine as lce
     import tensorflow as tf
+
+    from converters import open_runner
 
     model = binarized[method].model
     images = lenet[1].normalize(lenet[1].x_test[:4])
     expected = model.predict(images, verbose=0)
-    assert len(lce.convert_keras_model(model)) > 1000
+    lce_outputs = open_runner(lce.convert_keras_model(model), runtime="lce").predict(images)
+    np.testing.assert_allclose(lce_outputs, expected, atol=1e-4)
     flatbuffer = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     interpreter = tf.lite.Interpreter(model_content=flatbuffer)
     interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], images.shape)

@@ -38,7 +38,7 @@ def trained(mnist_small):
     return get
 
 
-@pytest.mark.slow  # 3 conversions x every method: several minutes on 2 shared cores
+@pytest.mark.ci  # 3 conversions x every method: several minutes on 2 cores (the CI tier)
 @pytest.mark.parametrize("target", TARGETS.names())
 @pytest.mark.parametrize("method", available_methods())
 def test_method_converts_to_target_with_agreement_histogram_and_size(
@@ -147,17 +147,31 @@ def test_layer_no_target_supports_is_an_unsupported_model(tmp_path):
 
 
 @pytest.mark.parametrize("target", TARGETS.names())
-def test_bnn_converts_to_every_target(target, tmp_path):
-    report = convert_model(tiny_model("bnn"), tmp_path, target, compare_float=False)
+def test_bnn_converts_to_every_target(target, trained, mnist_small, tmp_path):
+    """A trained BNN converts for each target, and the agreement the report records is the
+    agreement of the written file with the Keras model, measured here again."""
+    model = trained("bnn")
+    x = mnist_small.normalize(mnist_small.x_test[:200])
+    # allow_disagreement: int8 without fine-tuning of this 1-epoch tiny model can fall below
+    # the default 99% bound; what is checked here is that the recorded value is the true one
+    report = convert_model(model, tmp_path, target, calibration_x=x, compare_float=False,
+                           allow_disagreement=True)
+    checks = report["verification"]
+    assert checks["allowed_disagreement"] is (not checks["passed"])
     if not TARGETS.get(target).binary_kernels:
         assert report["custom_ops"] == [] and report["runtime"] == TARGETS.get(target).runtime
-        out = open_runner(tmp_path / "model.tflite", runtime="litert").predict(
-            np.zeros((2, 28, 28, 1), np.float32))
-        assert out.shape == (2, 10)
     else:
         assert report["op_histogram"]["LceBconv2d"] == 2
         assert report["kernel_options"]["use_indirect_bgemm"] is True
-    assert report["agreement"]["n"] == 64
+    runtime = "auto" if TARGETS.get(target).binary_kernels else "litert"
+    tflite = open_runner(tmp_path / "model.tflite", runtime=runtime).predict(x)
+    measured = float(np.mean(tflite.argmax(-1) == model.predict(x, verbose=0).argmax(-1)))
+    agreement = report["agreement"]
+    assert agreement["n"] == 200 and agreement["data"] == "calibration images"
+    # int8 converts a QAT copy: its report also compares the file with the original model
+    recorded = agreement.get("original_model_top1_agreement", agreement["top1_agreement"])
+    assert recorded == pytest.approx(measured, abs=1e-9)
+    assert measured >= MIN_AGREEMENT[target]
 
 
 def test_int8_keeps_the_accuracy_of_a_trained_float_model(mnist_small, tmp_path):

@@ -1,8 +1,9 @@
 """The Raspberry Pi side: pi/run_litert.py and installing bnnkit without TensorFlow.
 
 The aarch64 run itself is in tests/pi/test_pi_qemu.py (opt-in, ``-m qemu``). Here the runner is
-checked on x86 with ``tf.lite.Interpreter`` standing in for ``ai_edge_litert``'s Interpreter
-(the same class API), so its logic is tested without installing another runtime.
+checked on x86 with its own runtime, ``ai_edge_litert`` (a pinned dependency), against an
+independent reference: the image read with Pillow, normalized with numpy and run by
+TensorFlow's ``tf.lite.Interpreter`` (tests/predict_support.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from bnnkit.cli import predict
+from predict_support import ranked_to_vector, reference_probabilities
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,31 +35,24 @@ run_litert = _load("run_litert", REPO / "pi" / "run_litert.py")
 
 
 
-@pytest.fixture
-def stock_interpreter(monkeypatch):
-    import tensorflow as tf
-
-    monkeypatch.setattr(run_litert, "load_interpreter_class",
-                        lambda: (tf.lite.Interpreter, "tf.lite"))
-
-
-def test_pi_runner_prints_what_bnnkit_predict_prints(capsys, stock_interpreter,
-                                                      mnist_tflite_bundle, mnist_samples):
+def test_pi_runner_gives_the_reference_probabilities_and_what_bnnkit_predict_prints(
+        capsys, mnist_tflite_bundle, mnist_samples):
     argv = [str(mnist_tflite_bundle), *map(str, mnist_samples[:6]), "--json", "--top-k", "10"]
     assert run_litert.main(argv) == 0
     pi = json.loads(capsys.readouterr().out)
     assert predict.main(argv) == 0
     host = json.loads(capsys.readouterr().out)
-    assert pi["runtime"] == "tf.lite" and host["runtime"] == "tflite"
-    for a, b in zip(pi["predictions"], host["predictions"]):
-        assert a["image"] == b["image"]
+    assert pi["runtime"] == "ai-edge-litert"
+    for path, a, b in zip(mnist_samples[:6], pi["predictions"], host["predictions"], strict=True):
+        assert a["image"] == b["image"] == str(path)
+        expected = reference_probabilities(mnist_tflite_bundle / "model.tflite", path)
+        np.testing.assert_allclose(ranked_to_vector(a["top_k"]), expected, atol=1e-6)
         assert [c["index"] for c in a["top_k"]] == [c["index"] for c in b["top_k"]]
-        np.testing.assert_allclose([c["probability"] for c in a["top_k"]],
-                                   [c["probability"] for c in b["top_k"]], atol=1e-6)
+        np.testing.assert_allclose(ranked_to_vector(b["top_k"]), expected, atol=1e-6)
 
 
-def test_pi_runner_text_output_matches_the_cli_format(capsys, stock_interpreter,
-                                                      mnist_tflite_bundle, mnist_samples):
+def test_pi_runner_text_output_matches_the_cli_format(capsys, mnist_tflite_bundle,
+                                                      mnist_samples):
     assert run_litert.main([str(mnist_tflite_bundle), str(mnist_samples[0])]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"{mnist_samples[0]}: ") and line.count("(") == 3
@@ -90,8 +85,8 @@ def test_pi_runner_without_the_delegate_refuses_an_lce_bundle_and_says_how_to_bu
     assert "missing.so" in err and "bnnkit build-delegate" in err
 
 
-def test_pi_runner_refuses_a_corrupt_model(capsys, tmp_path, stock_interpreter,
-                                           mnist_tflite_bundle, mnist_samples):
+def test_pi_runner_refuses_a_corrupt_model(capsys, tmp_path, mnist_tflite_bundle,
+                                           mnist_samples):
     bundle = tmp_path / "bad"
     shutil.copytree(mnist_tflite_bundle, bundle)
     (bundle / "model.tflite").write_bytes(b"TFL3" + bytes(100))
@@ -172,12 +167,17 @@ def test_bnnkit_installs_with_no_deps_and_its_pi_modules_import_no_tensorflow(
     assert result.stdout.strip() == "ok"
 
 
-def test_pi_runner_refuses_a_bare_model_with_lce_ops_with_advice(capsys, tmp_path,
-                                                                 stock_interpreter,
-                                                                 mnist_samples):
-    """LceQuantize/LceBconv2d need ai-edge-litert and the delegate: exit 6, and say so."""
+def test_pi_runner_refuses_a_bare_model_with_lce_ops_on_another_runtime_with_advice(
+        capsys, monkeypatch, tmp_path, mnist_samples):
+    """LceQuantize/LceBconv2d need ai-edge-litert and the delegate: on another runtime
+    (``tflite-runtime``; ``tf.lite`` stands in for it here) exit 6, and say so."""
+    import tensorflow as tf
+
     from bnnkit.models import build_model
     from converters import convert_model
+
+    monkeypatch.setattr(run_litert, "load_interpreter_class",
+                        lambda: (tf.lite.Interpreter, "tf.lite"))
 
     report = convert_model(build_model("lenet", "bnn", width=0.25), tmp_path / "lce",
                            target="lce", compare_float=False)

@@ -126,14 +126,26 @@ def _corrupt_variants(data: bytes) -> dict[str, bytes]:
     }
 
 
+#: What the one error line says after the file's path, for each corrupt variant.
+CORRUPT_MESSAGES = {
+    "empty .tflite": "is empty (0 bytes); it is not a TFLite model",
+    "truncated .tflite (first half)": "is not a valid TFLite model: corrupt flatbuffer",
+    "truncated .tflite (last byte missing)": "is not a valid TFLite model: ",
+    "random bytes .tflite": "is not a valid TFLite model: file identifier is ",
+    "wrong file identifier": "is not a valid TFLite model: file identifier is b'XXXX'",
+    "a PNG renamed .tflite": "is not a valid TFLite model: file identifier is b'\\r\\n\\x1a\\n'",
+}
+
+
 @pytest.mark.parametrize("case", list(_corrupt_variants(b"0123456789")))
 def test_corrupt_tflite_is_refused_by_predict_and_evaluate(case, kit, capsys, tmp_path,
                                                            samples_dir):
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(_corrupt_variants(kit["float"].read_bytes())[case])
-    expect_error(capsys, "model file", f"{case} -> predict", 5, "", "predict", bad,
+    message = f"bnnkit: error: {bad} {CORRUPT_MESSAGES[case]}"
+    expect_error(capsys, "model file", f"{case} -> predict", 5, message, "predict", bad,
                  samples_dir / SAMPLE, watch=tmp_path)
-    expect_error(capsys, "model file", f"{case} -> evaluate", 5, "", "evaluate", bad,
+    expect_error(capsys, "model file", f"{case} -> evaluate", 5, message, "evaluate", bad,
                  "--limit", "10", watch=tmp_path)
 
 
@@ -148,10 +160,22 @@ def test_lce_model_on_a_stock_runtime_is_refused_with_the_fix(kit, capsys, tmp_p
 
 
 def test_lce_model_runs_on_the_lce_runtime_by_default(kit, capsys, samples_dir):
+    """predict on a bare LCE model gives the Keras model's probabilities for the image."""
+    from bnnkit.serialization import load_model
+
     top = predict_json(capsys, kit["lce"], samples_dir / SAMPLE)
-    RECORD.append(("model file", "LCE model, `predict` (runtime auto)", "runs on LCE",
-                   f"exit 0, {len(top)} classes ranked"))
-    assert len(top) == 10
+    pixels = np.asarray(Image.open(samples_dir / SAMPLE).convert("L"), np.float32)
+    x = ((pixels / 255.0 - 0.5) / 0.5)[None, ..., None]  # a bare model's [-1, 1] assumption
+    keras = load_model(kit["keras"]).predict(x, verbose=0)[0]
+    got = np.zeros(10)
+    for entry in top:
+        got[entry["index"]] = entry["probability"]
+    same = bool(np.allclose(got, keras, atol=1e-5))
+    RECORD.append(("model file", "LCE model, `predict` (runtime auto)", "runs on LCE, "
+                   "Keras' probabilities", "exit 0, the Keras model's probabilities"
+                   if same else f"exit 0, DIFFERENT from Keras: {got.round(4).tolist()}"))
+    assert sorted(entry["index"] for entry in top) == list(range(10))
+    np.testing.assert_allclose(got, keras, atol=1e-5)
 
 
 def test_bundle_labels_file_of_the_wrong_length_is_refused(kit, capsys, tmp_path, samples_dir):
@@ -293,9 +317,10 @@ def test_a_large_photo_is_resized_not_refused(kit, capsys, tmp_path, samples_dir
     path = tmp_path / "large.jpg"
     image.save(path, quality=95)
     top = predict_json(capsys, kit["bundle"], path)
-    RECORD.append(("image file", "4000 x 3000 RGB JPEG (12 Mpx)", "resized, prediction",
+    RECORD.append(("image file", "4000 x 3000 RGB JPEG (12 Mpx)", "resized, the digit's class",
                    f"exit 0, top-1 '{top[0]['label']}' p={top[0]['probability']:.3f}"))
-    assert abs(sum(c["probability"] for c in top) - 1.0) < 1e-4
+    original = predict_json(capsys, kit["bundle"], samples_dir / SAMPLE)
+    assert top[0]["label"] == original[0]["label"] == SAMPLE.split("_")[-1][0]  # "7"
 
 
 # ---------------------------------------------------------------- dataset folders
