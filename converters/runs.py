@@ -81,9 +81,10 @@ def _data(name: str | None, data_dir: str | None, config: dict, qat_epochs: int)
 
     dataset = load_dataset(
         name,
-        data_dir or config.get("data_dir"),
+        data_dir,
         allow_subset=bool(config.get("allow_subset", False)),
         options=InputOptions.from_config(config),
+        recorded_dir=config.get("data_dir"),
     )
     calibration_x, calibration_y = dataset.arrays("test", CALIBRATION_IMAGES)
     return _Data(

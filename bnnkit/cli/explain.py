@@ -143,8 +143,9 @@ def _images(model, args, settings):
 
         dataset = load_dataset(
             dataset_name,
-            args.data_dir or settings.get("data_dir"),
+            args.data_dir,
             options=InputOptions.from_config(settings),
+            recorded_dir=settings.get("data_dir"),
         )
         x, _ = dataset.arrays("test", args.images)
         return x, f"{dataset_name} test images"

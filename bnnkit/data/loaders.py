@@ -1,9 +1,12 @@
 """Find and load datasets: MNIST, Fashion-MNIST, CIFAR-10 (in memory), and image folders,
 TFRecord shards and ImageNet (streamed from files).
 
-Where the files of ``mnist``, ``fashion_mnist`` and ``cifar10`` are looked for, in order:
+Where the files of ``mnist``, ``fashion_mnist`` and ``cifar10`` are looked for: an explicit
+``data_dir`` (``--data-dir``) is the only place searched, and when the dataset is not there
+(or the folder does not exist) that is an error, never silently replaced by data found
+elsewhere. Without one, in order:
 
-1. an explicit ``data_dir`` (``--data-dir``),
+1. the folder a run was trained from (``recorded_dir``: ``config.json``'s ``data_dir``),
 2. ``$BNNKIT_DATA``,
 3. the Keras cache, ``~/.keras/datasets``,
 4. a download into the Keras cache (skipped when ``$BNNKIT_OFFLINE=1``),
@@ -295,6 +298,7 @@ def load_dataset(
     allow_download: bool | None = None,
     allow_subset: bool = False,
     options: InputOptions | None = None,
+    recorded_dir: str | os.PathLike | None = None,
 ) -> TrainingData:
     """Load a dataset by name, searching the places listed in the module docstring.
 
@@ -302,11 +306,13 @@ def load_dataset(
         name: ``mnist``, ``fashion_mnist`` (or ``fashion-mnist``), ``cifar10``;
             ``folder:PATH`` (:mod:`bnnkit.data.folder`), ``tfrecord:PATTERN``
             (:mod:`bnnkit.data.tfrecord`) or ``imagenet:PATH`` (:mod:`bnnkit.data.imagenet`).
-        data_dir: searched first when given.
+        data_dir: the one place searched when given (``--data-dir``): the dataset must be
+            there.
         allow_download: try a download when no files are found; default: unless
             ``$BNNKIT_OFFLINE`` is set.
         allow_subset: for MNIST, fall back to the subset shipped with bnnkit.
         options: input size, augmentation, cache (:class:`bnnkit.data.InputOptions`).
+        recorded_dir: without ``data_dir``, searched first (a run's recorded data folder).
 
     # Returns
         A :class:`Dataset` (arrays in memory) for the first three, else a
@@ -321,7 +327,12 @@ def load_dataset(
     if name.startswith(STREAMING_PREFIXES):
         return _open_streaming(name, options)
     return load_arrays(
-        name, data_dir, allow_download=allow_download, allow_subset=allow_subset, options=options
+        name,
+        data_dir,
+        allow_download=allow_download,
+        allow_subset=allow_subset,
+        options=options,
+        recorded_dir=recorded_dir,
     )
 
 
@@ -332,6 +343,7 @@ def load_arrays(
     allow_download: bool | None = None,
     allow_subset: bool = False,
     options: InputOptions | None = None,
+    recorded_dir: str | os.PathLike | None = None,
 ) -> Dataset:
     """An in-memory dataset (``mnist``, ``fashion_mnist``, ``cifar10``), for callers that read
     its arrays (``x_train``, ...) directly; the arguments are those of :func:`load_dataset`."""
@@ -340,15 +352,34 @@ def load_arrays(
         raise DatasetNotFoundError(
             f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}"
         )
-    found = _find(key, data_dir, allow_download, allow_subset)
+    if data_dir is not None:
+        found = _find_in_data_dir(key, Path(data_dir).expanduser())
+    else:
+        found = _find(key, recorded_dir, allow_download, allow_subset)
     return _with_options(found, key, options or InputOptions())
 
 
-def _find(key: str, data_dir, allow_download: bool | None, allow_subset: bool) -> Dataset:
+def _find_in_data_dir(key: str, root: Path) -> Dataset:
+    """The dataset from the explicit ``--data-dir`` only."""
+    if not root.is_dir():
+        raise DatasetNotFoundError(
+            f"dataset {key!r} not found: --data-dir {root} is not an existing folder"
+        )
+    found = _read_from(root, key)
+    if found is None:
+        raise DatasetNotFoundError(
+            f"dataset {key!r} not found in --data-dir {root} (looked in "
+            + ", ".join(str(root / sub) for sub in _SPECS[key][0])
+            + ")"
+        )
+    return found
+
+
+def _find(key: str, recorded_dir, allow_download: bool | None, allow_subset: bool) -> Dataset:
     tried: list[str] = []
     roots = []
-    if data_dir is not None:
-        roots.append(("--data-dir", Path(data_dir).expanduser()))
+    if recorded_dir:
+        roots.append(("the run's data folder", Path(recorded_dir).expanduser()))
     if os.environ.get("BNNKIT_DATA"):
         roots.append(("$BNNKIT_DATA", Path(os.environ["BNNKIT_DATA"]).expanduser()))
     roots.append(("Keras cache", KERAS_CACHE))

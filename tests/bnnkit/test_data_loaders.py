@@ -35,19 +35,37 @@ def test_pipeline_normalizes_to_minus_one_one(mnist_small):
     np.testing.assert_array_equal(labels.numpy(), mnist_small.y_test[:64])
 
 
-def test_search_order_prefers_data_dir_then_environment(tmp_path, mnist_dir, monkeypatch):
+def test_an_explicit_data_dir_is_never_replaced_by_data_found_elsewhere(
+        tmp_path, mnist_dir, monkeypatch):
     monkeypatch.setenv("BNNKIT_DATA", str(mnist_dir))
-    found = load_dataset("mnist", tmp_path)  # empty --data-dir: falls through to $BNNKIT_DATA
+    with pytest.raises(DatasetNotFoundError) as empty:
+        load_dataset("mnist", tmp_path)
+    assert str(empty.value) == (f"dataset 'mnist' not found in --data-dir {tmp_path} "
+                                f"(looked in {tmp_path / 'mnist'}, {tmp_path / 'MNIST'}, "
+                                f"{tmp_path})")
+    with pytest.raises(DatasetNotFoundError) as missing:
+        load_dataset("mnist", tmp_path / "none", allow_subset=True)
+    assert str(missing.value) == (
+        f"dataset 'mnist' not found: --data-dir {tmp_path / 'none'} is not an existing folder")
+
+
+def test_search_order_prefers_the_recorded_folder_then_environment(
+        tmp_path, mnist_dir, monkeypatch):
+    monkeypatch.setenv("BNNKIT_DATA", str(tmp_path))
+    found = load_dataset("mnist", recorded_dir=mnist_dir)
+    assert found.source.startswith(str(mnist_dir.resolve()))
+    monkeypatch.setenv("BNNKIT_DATA", str(mnist_dir))
+    found = load_dataset("mnist", recorded_dir=tmp_path / "gone")  # moved: searched on
     assert found.source.startswith(str(mnist_dir.resolve()))
 
 
 def test_missing_dataset_error_names_every_place_tried(tmp_path, monkeypatch):
     monkeypatch.setenv("BNNKIT_DATA", str(tmp_path / "env"))
     with pytest.raises(DatasetNotFoundError) as error:
-        load_dataset("cifar10", tmp_path / "explicit")
+        load_dataset("cifar10", recorded_dir=tmp_path / "recorded")
     message = str(error.value)
-    for place in ("--data-dir", str(tmp_path / "explicit"), "$BNNKIT_DATA", "Keras cache",
-                  "download"):
+    for place in ("the run's data folder", str(tmp_path / "recorded"), "$BNNKIT_DATA",
+                  "Keras cache", "download"):
         assert place in message
 
 

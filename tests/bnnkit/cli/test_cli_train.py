@@ -70,9 +70,17 @@ def test_unknown_dataset_is_one_line(tmp_path):
 
 
 def test_missing_dataset_files_name_the_places(tmp_path):
-    result = bnnkit_cli("train", "--dataset", "cifar10", "--data-dir", tmp_path / "none",
-                        "--runs-dir", tmp_path, env={"BNNKIT_OFFLINE": "1", "HOME": str(tmp_path)})
-    assert_one_line_error(result, 4, "not found", "--data-dir", "Keras cache")
+    result = bnnkit_cli("train", "--dataset", "cifar10", "--runs-dir", tmp_path,
+                        env={"BNNKIT_OFFLINE": "1", "HOME": str(tmp_path),
+                             "BNNKIT_DATA": str(tmp_path / "env")})
+    assert_one_line_error(result, 4, "not found", "$BNNKIT_DATA", "Keras cache", "download")
+
+
+def test_a_missing_data_dir_is_an_error_even_with_data_elsewhere(tmp_path, mnist_dir):
+    result = bnnkit_cli("train", "--data-dir", tmp_path / "none", "--runs-dir", tmp_path,
+                        env={"BNNKIT_OFFLINE": "1", "BNNKIT_DATA": str(mnist_dir)})
+    assert_one_line_error(result, 4, f"--data-dir {tmp_path / 'none'} is not an existing folder")
+    assert not (tmp_path / "default").exists() and list(tmp_path.iterdir()) == []
 
 
 def test_bad_method_option_is_one_line(tmp_path, mnist_dir):
