@@ -4,66 +4,18 @@ two worker processes on localhost (TF_CONFIG), writing the run folder from the c
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from bnnkit.bench.datascale import free_ports
+from bnnkit.bench.distributed import env, metrics_of, run_workers, train_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ARGS = ["--method", "bnn", "--dataset", "mnist", "--epochs", "2", "--train-limit", "2000",
-        "--test-limit", "500", "--seed", "1"]
 #: Two workers see the same global batches as one process but reduce gradients in another
 #: order, so their accuracy is compared within a band, not exactly.
 ACCURACY_BAND = 0.05
-
-
-def tf_config(ports: list[int], index: int) -> str:
-    return json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
-
-
-def env(**extra) -> dict:
-    base = dict(os.environ, BNNKIT_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2")
-    base.pop("TF_CONFIG", None)
-    base.pop("BNNKIT_DEBUG", None)
-    return {**base, **extra}
-
-
-def train_command(data_dir: Path, runs: Path, name: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "bnnkit.cli.main", "train", *ARGS, "--data-dir", str(data_dir),
-            "--runs-dir", str(runs), "--name", name, "--json", *extra]
-
-
-def run_workers(data_dir: Path, runs: Path, name: str, worker_tmp: Path, *extra: str):
-    """Start 2 workers with TF_CONFIG on free localhost ports; return their results."""
-    ports = free_ports(2)
-    worker_tmp.mkdir(exist_ok=True)
-    processes = [
-        subprocess.Popen(train_command(data_dir, runs, name, "--strategy", "multiworker", *extra),
-                         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=env(TF_CONFIG=tf_config(ports, index), TMPDIR=str(worker_tmp)))
-        for index in range(2)
-    ]
-    results = []
-    try:
-        for process in processes:
-            out, err = process.communicate(timeout=900)
-            results.append(SimpleNamespace(returncode=process.returncode, stdout=out, stderr=err))
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    return results
-
-
-def metrics_of(result) -> dict:
-    return json.loads(result.stdout[result.stdout.index("{"):])
 
 
 @pytest.fixture(scope="module")
