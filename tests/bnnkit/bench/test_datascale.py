@@ -21,7 +21,7 @@ from bnnkit.bench.datascale import (
 REPO = Path(__file__).resolve().parents[3]
 RESULTS = REPO / "results"
 #: The benchmarks whose results/data_<name>.json is committed and checked below.
-CHECKED = {"memory", "resume"}
+CHECKED = {"memory", "resume", "workers"}
 
 
 def _result(name: str) -> dict:
@@ -49,6 +49,13 @@ def test_peak_memory_does_not_grow_with_the_folder():
     assert after["images"] == [2000, 20000]
     assert not any(run.get("killed_at_cap") for run in after["runs"].values())
     assert not after["growth_is_lower_bound"] and abs(after["growth"]) <= 0.10
+
+
+def test_workers_read_disjoint_file_sets():
+    workers = _result("workers")["workers"]
+    assert workers["workers"] == 2 and workers["disjoint"] and workers["union_is_all"]
+    files = [set(shard["files"]) for shard in workers["shards"]]
+    assert files[0] and files[1] and not files[0] & files[1]
 
 
 def test_a_killed_streaming_run_resumes_to_identical_weights():
