@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from bnnkit.bench.report_md import report_command
+
 __all__ = ["END", "START", "render", "which_method_section"]
 
 START = (
@@ -44,7 +46,9 @@ def _acc(stat) -> str:
 
 
 def _size(num_bytes) -> str:
-    return f"{num_bytes / 1e6:.2f} MB" if num_bytes >= 1e6 else f"{num_bytes / 1e3:.0f} KB"
+    """KB and MB of 1024 bytes, as in REPORT.md."""
+    mib = 1024 * 1024
+    return f"{num_bytes / mib:.2f} MB" if num_bytes >= mib else f"{num_bytes / 1024:.0f} KB"
 
 
 def _rows(report) -> tuple[list[str], dict]:
@@ -122,11 +126,17 @@ def _sentences(report) -> list[str]:
         ]
         if per:
             gaps.append(f"`{label}` {' and '.join(per)}")
-    if gaps:
+    sizes = [
+        r["float_tflite_bytes"] / r["tflite_bytes"]["mean"]
+        for label in ("bwn", "bwnh", "sbd")
+        for r in by_label.get(label, {}).values()
+        if r.get("float_tflite_bytes")
+    ]
+    if gaps and sizes:
         out.append(
-            "On any stock TFLite runtime the binary-weight rows stay closest to float "
-            "(points below float: " + "; ".join(gaps) + "), at about a quarter of its "
-            "size."
+            "The binary-weight rows run on any stock TFLite runtime, "
+            f"{min(sizes):.1f}x to {max(sizes):.1f}x smaller than the float `.tflite` "
+            "(points below float: " + "; ".join(gaps) + ")."
         )
     for label in ("bwnh", "sbd"):
         rows = by_label.get(label, {})
@@ -154,9 +164,10 @@ def which_method_section(report: dict) -> str:
     b = report["budget"]
     seeds = b.get("seeds") or [0]
     intro = (
-        f"Measured by `bnnkit report` (same LeNet, {b['epochs']} epochs in total per "
-        f"method with every stage counted, {b['train_limit'] or 'all'} training images, "
-        f"{len(seeds)} seed(s): mean ± std; {report['machine']['label']}). "
+        f"Measured by `{report_command(b)}` (same LeNet, {b['epochs']} epochs in total "
+        f"per method with every stage counted, the first {b['train_limit'] or 'all'} "
+        f"training and {b['test_limit'] or 'all'} test images, {len(seeds)} seed(s): "
+        f"TFLite test accuracy, mean ± std; {report['machine']['label']}). "
         "`results/REPORT.md` has everything, including the papers' ImageNet numbers "
         "and the training budget of every row."
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bnnkit.bench.latency import format_spread
 from bnnkit.bench.papers import PUBLISHED, PUBLISHED_SIZES, PUBLISHED_SPEEDUPS
 
-__all__ = ["WHY", "machine_line", "report_markdown"]
+__all__ = ["WHY", "machine_line", "report_command", "report_markdown"]
 
 #: Why an ordering that does not hold fails, when a measurement in the report explains it
 #: (keyed by ordering id, then dataset or "*"). Without an entry the report says only what
@@ -39,6 +39,24 @@ def machine_line(machine: dict) -> str:
     )
 
 
+def report_command(budget: dict) -> str:
+    """The ``bnnkit report`` command line that produces a report of ``budget``."""
+    parts = ["bnnkit report", "--datasets", *budget["datasets"]]
+    if budget["epochs"] != "recipe":
+        parts += ["--epochs", str(budget["epochs"])]
+    if budget.get("recipe", "budget") != "budget":
+        parts += ["--recipe", budget["recipe"]]
+    for flag, key in (("--train-limit", "train_limit"), ("--test-limit", "test_limit")):
+        if budget.get(key):
+            parts += [flag, str(budget[key])]
+    seeds = budget.get("seeds") or [0]
+    if seeds[0]:
+        parts += ["--seed", str(seeds[0])]
+    if len(seeds) > 1:
+        parts += ["--seeds", str(len(seeds))]
+    return " ".join(parts)
+
+
 def report_markdown(data: dict) -> str:
     b = data["budget"]
     seeds = b.get("seeds", [b.get("seed", 0)])
@@ -54,8 +72,9 @@ def report_markdown(data: dict) -> str:
         f"images: **{b['test_limit'] or 'all'}**, seeds {', '.join(map(str, seeds))}.",
         "- Each accuracy cell is the mean ± the sample standard deviation over the "
         f"{len(seeds)} seed(s); sizes and latencies are of the first seed's model.",
-        f"- Produced by `bnnkit report` in {data['seconds']} s "
-        "(reruns skip finished runs, conversions and evaluations).",
+        f"- Reproduce: `{report_command(b)}`. This invocation took {data['seconds']} s "
+        "(reruns skip finished runs, conversions and evaluations; each row's own training "
+        "seconds are in its table).",
         "",
     ]
     lines += _variants_section(data)
