@@ -312,7 +312,7 @@ def _published_section():
     lines += [
         "",
         "ImageNet is 1000 classes of 224x224 photos; MNIST/Fashion-MNIST are 10 classes "
-        "of 28x28 grey images where even a plain BNN LeNet reaches ~98-99% on MNIST. "
+        "of 28x28 grey images. "
         "The ImageNet figures show each method's known ranking there; our numbers can "
         "only test the orderings on small data, with a short budget (see above).",
         "",
@@ -376,8 +376,8 @@ def _gaps_section(data):
         "too, and its measured latency can be higher than BWN's.",
         "7. **Accuracy gaps against the papers**: different datasets (ImageNet vs MNIST), a "
         "budget of a few epochs instead of ~20-55, no augmentation, and a LeNet with one "
-        "binary conv and one binary 'fc' layer. On MNIST the ranking compresses: every "
-        "method is within a few points of float, so most orderings are inside the "
+        "binary conv and one binary 'fc' layer. On MNIST the ranking compresses: the "
+        "methods' accuracies lie close together, so several orderings are inside the "
         "seed-to-seed spread (see the orderings table).",
         "",
     ]
