@@ -21,7 +21,7 @@ from bnnkit.bench.datascale import (
 REPO = Path(__file__).resolve().parents[3]
 RESULTS = REPO / "results"
 #: The benchmarks whose results/data_<name>.json is committed and checked below.
-CHECKED = {"memory", "resume", "workers"}
+CHECKED = {"memory", "resume", "throughput", "workers"}
 
 
 def _result(name: str) -> dict:
@@ -49,6 +49,12 @@ def test_peak_memory_does_not_grow_with_the_folder():
     assert after["images"] == [2000, 20000]
     assert not any(run.get("killed_at_cap") for run in after["runs"].values())
     assert not after["growth_is_lower_bound"] and abs(after["growth"]) <= 0.10
+
+
+def test_the_input_pipeline_outpaces_bireal18_training():
+    speed = _result("throughput")["throughput"]
+    assert speed["batch"] == 32 and speed["input_shape"] == [224, 224, 3]
+    assert speed["pipeline_over_training"] >= 1.5
 
 
 def test_workers_read_disjoint_file_sets():
