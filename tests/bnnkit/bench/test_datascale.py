@@ -51,6 +51,16 @@ def test_peak_memory_does_not_grow_with_the_folder():
     assert not after["growth_is_lower_bound"] and abs(after["growth"]) <= 0.10
 
 
+def test_the_in_memory_loader_it_replaced_grew_with_the_folder():
+    memory = _result("memory")
+    before = memory["before"]
+    assert before["images"] == [2000, 20000]
+    assert not before["runs"]["2000"].get("killed_at_cap")
+    # by more than half, or past the memory cap
+    assert before["growth"] > 0.5 or before["runs"]["20000"].get("killed_at_cap")
+    assert before["growth"] > memory["after"]["growth"]
+
+
 def test_the_input_pipeline_outpaces_bireal18_training():
     speed = _result("throughput")["throughput"]
     assert speed["batch"] == 32 and speed["input_shape"] == [224, 224, 3]
