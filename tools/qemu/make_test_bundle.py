@@ -68,8 +68,9 @@ def bundle_metadata(dataset, method: str = "float", target: str = "litert") -> d
 
 
 def write_test_bundle(model, out: Path, dataset, *, method: str = "float",
-                      target: str = "litert") -> Path:
-    """Convert ``model`` for ``target`` and write the bundle folder ``out``."""
+                      target: str = "litert", allow_disagreement: bool = False) -> Path:
+    """Convert ``model`` for ``target`` and write the bundle folder ``out`` (a conversion that
+    disagrees with ``model`` is refused unless ``allow_disagreement``)."""
     import tempfile
 
     from converters import convert_model
@@ -79,7 +80,8 @@ def write_test_bundle(model, out: Path, dataset, *, method: str = "float",
     with tempfile.TemporaryDirectory() as work:
         report = convert_model(model, work, target=target, overwrite=True,
                                calibration_x=calibration.normalize(calibration.x_test),
-                               calibration_y=calibration.y_test, compare_float=False)
+                               calibration_y=calibration.y_test, compare_float=False,
+                               allow_disagreement=allow_disagreement)
         return write_bundle(out, report["model_path"], classes=dataset.classes,
                             metadata=bundle_metadata(dataset, method, target), overwrite=True)
 
