@@ -103,10 +103,10 @@ def make_bundles(dataset, folder: Path) -> dict[str, Path]:
     """A bundle per entry of :data:`KINDS`: LeNet (width 0.25), 2,000 images, one epoch.
     A bundle already in ``folder`` (an earlier run into the same ``--out``) is reused.
 
-    The ``int8`` bundle is written even when its conversion disagrees with the Keras model
-    (``allow_disagreement``, marked in its conversion report): an int8 conversion of a
-    one-epoch model is refused by default, but this check compares the same bundle on x86
-    and on aarch64, not the bundle with Keras."""
+    Each bundle is written even when its conversion disagrees with the Keras model
+    (``allow_disagreement``, marked in its conversion report): conversions of one-epoch
+    models have near-tied logits and may be refused by default (int8 ones often are), but this
+    check compares the same bundle on x86 and on aarch64, not the bundle with Keras."""
     bundles = {}
     for method, target in KINDS:
         name = f"{method}-{target}"
@@ -122,7 +122,7 @@ def make_bundles(dataset, folder: Path) -> dict[str, Path]:
             dataset,
             method=method,
             target=target,
-            allow_disagreement=target == "int8",
+            allow_disagreement=True,
         )
     return bundles
 
