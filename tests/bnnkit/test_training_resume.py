@@ -102,7 +102,7 @@ def reference_run(tmp_path_factory, mnist_dir) -> Path:
     return runs / "ref"
 
 
-@pytest.mark.slow
+@pytest.mark.ci  # the CI tier: one kill and resume (the random kills below are -m slow)
 def test_sigkill_after_first_checkpoint_then_resume_matches_uninterrupted_run_bit_for_bit(
         tmp_path, mnist_dir, reference_run):
     process = start_train(tmp_path, "killed", mnist_dir)
