@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from bnnkit.bench.datascale import (
     MEASURED_END,
     disjoint_shards,
     measured_markdown,
-    run_measured,
 )
 
 REPO = Path(__file__).resolve().parents[3]
@@ -95,24 +95,40 @@ def test_disjoint_shards_spots_overlap_and_missing_files():
     assert check["overlap"] == 1 and not check["union_is_all"]
 
 
-def test_peak_rss_is_that_of_the_child_process(tmp_path):
+def _measured(tmp_path: Path, code: str, cap_mb: float | None = None) -> dict:
+    """run_measured of ``python -c CODE``, called from a fresh small process: Linux counts
+    the caller's resident size at the fork in the child's ru_maxrss (as the benchmarks,
+    run as ``python -m bnnkit.bench.datascale``, do)."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    small = run_measured([sys.executable, "-c", "pass"], env, tmp_path / "a.log")
-    fill = "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"
-    large = run_measured([sys.executable, "-c", fill], env, tmp_path / "b.log")
+    call = (
+        "import json, sys; from pathlib import Path; "
+        "from bnnkit.bench.datascale import run_measured; "
+        f"print(json.dumps(run_measured([sys.executable, '-c', {code!r}], "
+        f"dict(__import__('os').environ), Path({str(tmp_path / 'child.log')!r}), "
+        f"cap_mb={cap_mb!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", call], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def test_peak_rss_is_that_of_the_child_process(tmp_path):
+    small = _measured(tmp_path, "pass")
+    fill = "b = bytearray(400 * 2**20); b[::4096] = b'x' * len(b[::4096])"
+    large = _measured(tmp_path, fill)
     # under a cap it does not reach, the same run ends normally with the same measurement
-    capped = run_measured([sys.executable, "-c", fill], env, tmp_path / "b.log", cap_mb=2000)
+    capped = _measured(tmp_path, fill, cap_mb=2000)
     assert small["returncode"] == large["returncode"] == capped["returncode"] == 0
     assert "killed_at_cap" not in capped
     assert min(large["peak_rss_mb"], capped["peak_rss_mb"]) - small["peak_rss_mb"] > 250
 
 
 def test_a_run_past_the_memory_cap_is_stopped_and_marked(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(REPO))
     grow = (
         "import time\nb = []\nfor _ in range(60):\n    b.append(bytearray(20 * 2**20))\n"
         "    b[-1][::4096] = b'x' * len(b[-1][::4096])\n    time.sleep(0.05)\n"
     )
-    result = run_measured([sys.executable, "-c", grow], env, tmp_path / "c.log", cap_mb=300)
+    result = _measured(tmp_path, grow, cap_mb=300)
     assert result["killed_at_cap"] and result["returncode"] != 0
     assert 300 <= result["peak_rss_mb"] < 1000
