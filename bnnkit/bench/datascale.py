@@ -102,7 +102,9 @@ def run_measured(command: list[str], env: dict, log: Path, *, cap_mb: float | No
 
     With ``cap_mb`` the child is killed once its resident set passes that many MB (polled
     every 0.2 s), so that a process that would fill a shared machine stops first; the result
-    then says ``"killed_at_cap": true`` and its peak is a lower bound.
+    then says ``"killed_at_cap": true`` and its peak is a lower bound. Linux counts the
+    caller's resident size at the fork in the child's ``ru_maxrss``: call it from a small
+    process (``python -m bnnkit.bench.datascale`` is one, under 100 MB).
     """
     import psutil
 
