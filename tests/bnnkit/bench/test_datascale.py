@@ -21,7 +21,7 @@ from bnnkit.bench.datascale import (
 REPO = Path(__file__).resolve().parents[3]
 RESULTS = REPO / "results"
 #: The benchmarks whose results/data_<name>.json is committed and checked below.
-CHECKED = {"memory", "resume", "throughput", "workers"}
+CHECKED = {"memory", "path224", "resume", "throughput", "workers"}
 
 
 def _result(name: str) -> dict:
@@ -79,6 +79,13 @@ def test_a_killed_streaming_run_resumes_to_identical_weights():
     assert resumed["weights_identical"] and resumed["history_identical"]
     assert resumed["max_abs_weight_difference"] == 0.0
     assert 1 <= resumed["killed_after_epoch"] < resumed["epochs"]
+
+
+def test_the_224_path_converts_with_at_least_99_5_percent_agreement():
+    path = _result("path224")["path224"]
+    assert path["top1_agreement"] >= 0.995 and path["agreement_images"] >= 200
+    assert len(path["predicted"]) == 20
+    assert path["bundle_input"]["resize_shorter_side"] == 256
 
 
 def test_disjoint_shards_spots_overlap_and_missing_files():
