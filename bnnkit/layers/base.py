@@ -32,8 +32,11 @@ class ScaledBinaryConv2D(lq.layers.QuantConv2D):
 
     Takes every argument of ``larq.layers.QuantConv2D``. Subclasses implement
     :meth:`scaled_outputs` (the sum of scaled binary conv outputs, before bias and
-    activation) using :meth:`binary_conv` and :meth:`field_mean`.
+    activation) using :meth:`binary_conv` and :meth:`field_mean`. The base itself is never
+    in a model, so it is not registered for serialization (``abstract_base``).
     """
+
+    abstract_base = True  # read from the class's own __dict__: subclasses are concrete
 
     def __init__(self, filters, kernel_size, *args, **kwargs):
         super().__init__(filters, kernel_size, *args, **kwargs)

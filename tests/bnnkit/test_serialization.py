@@ -116,7 +116,8 @@ print(json.dumps({"names": names, "methods_imported": "bnnkit.methods" in sys.mo
 
 
 def _bnnkit_keras_classes() -> set[str]:
-    """Every Keras layer or Larq quantizer class defined in a bnnkit module."""
+    """Every Keras layer or Larq quantizer class defined in a bnnkit module (abstract bases,
+    which no model contains, excepted)."""
     import importlib
     import pkgutil
 
@@ -128,7 +129,8 @@ def _bnnkit_keras_classes() -> set[str]:
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if cls.__module__.startswith("bnnkit.") and not cls.__name__.startswith("_"):
+        if (cls.__module__.startswith("bnnkit.") and not cls.__name__.startswith("_")
+                and not cls.__dict__.get("abstract_base")):
             found.add(cls.__name__)
     return found
 
