@@ -268,9 +268,9 @@ def test_a_file_that_is_not_an_image_stops_training_with_its_name(tmp_path):
         epochs_of(data, 0, range(1), 41, batch=1)
 
 
-def test_image_size_is_refused_for_in_memory_datasets(tmp_path):
+def test_image_size_is_refused_for_in_memory_datasets(mnist_dir):
     with pytest.raises(InvalidConfigError, match="image size"):
-        load_dataset("mnist", tmp_path, allow_download=False, allow_subset=True,
+        load_dataset("mnist", mnist_dir, allow_download=False, allow_subset=True,
                      options=InputOptions(image_size=(32, 32)))
 
 
