@@ -339,7 +339,10 @@ def run_one(spec: RunSpec, dataset: Dataset, log: Callable[[str], object] = prin
 
 def _latencies(results: list[dict], rounds: int, invocations: int, log) -> None:
     """Interleaved latency of the first seed's model of every row (1 thread), ratio vs the
-    float model (latency does not depend on the trained weights' values)."""
+    float model (latency does not depend on the trained weights' values). Models with LCE ops
+    run on bnnkit's fastest binary kernels here (:func:`bnnkit.bench.kernels.lce_latency_config`:
+    the LCE-kernel delegate when built, else LCE's interpreter); each row records which."""
+    from bnnkit.bench.kernels import lce_latency_config
     from bnnkit.bench.latency import Config, measure_latency
 
     first_seed = min((r["seed"] for r in results), default=0)
@@ -349,10 +352,11 @@ def _latencies(results: list[dict], rounds: int, invocations: int, log) -> None:
         rows = [r for r in timed if r["dataset"] == dataset]
         float_rows = [r for r in rows if r["target"] == "float"]
         for r in rows:
-            runtime = "tflite" if r["target"] in ("float", "litert") else "lce"
-            options = {"use_indirect_bgemm": True} if runtime == "lce" else {}
             name = f"{dataset}/{r['label']}"
-            configs.append(Config(name, r["tflite_path"], runtime, 1, options))
+            if r["target"] in ("float", "litert"):
+                configs.append(Config(name, r["tflite_path"], "tflite", 1, {}))
+            else:
+                configs.append(lce_latency_config(name, r["tflite_path"]))
             if float_rows and r is not float_rows[0]:
                 baseline[name] = f"{dataset}/{float_rows[0]['label']}"
     if not configs:

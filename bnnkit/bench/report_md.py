@@ -130,6 +130,18 @@ def _missing_section(data):
     return lines
 
 
+def _lce_runtime_words(rows: list[dict]) -> str:
+    """How the `lce` and `int8` rows were timed, from what each row recorded."""
+    used = {
+        "the LCE-kernel delegate on ai-edge-litert (bnnkit's x86 binary kernels)"
+        if (r.get("latency_runtime") or {}).get("options", {}).get("delegate")
+        else "LCE's interpreter with its indirect BGEMM kernels"
+        for r in rows
+        if r.get("latency_runtime") and r["latency_runtime"].get("runtime") != "tflite"
+    }
+    return "`lce`/`int8` models on " + (" or ".join(sorted(used)) or "no runtime (not timed)")
+
+
 def _prediction(r):
     pred = r["predicted_speedup"]
     if r["target"] == "lce":
@@ -172,8 +184,8 @@ def _dataset_section(data, dataset):
         "Variant: `paper` follows its paper, `trade-off` departs from it on purpose to be "
         "cheaper to deploy, `correction` departs from the printed paper to fix an error in "
         "it, `baseline` is not a paper's method (see the README methods table). Latency: "
-        f"median [min-max] over interleaved rounds, batch 1, 1 thread, {label}; LCE "
-        "models with the indirect BGEMM kernels, float/litert with the stock "
+        f"median [min-max] over interleaved rounds, batch 1, 1 thread, {label}; "
+        f"{_lce_runtime_words(rows)}, float/litert with the stock "
         "interpreter (XNNPACK). Prediction: Amdahl's law over our layers, each binary "
         "layer at the paper's formula, real layers at 1x.",
         "",
