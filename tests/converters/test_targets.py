@@ -38,7 +38,7 @@ def trained(mnist_small):
     return get
 
 
-@pytest.mark.slow  # 3 conversions x every method: 2-3 minutes on 2 cores
+@pytest.mark.ci  # 3 conversions x every method: 2-3 minutes on 2 cores (the CI tier)
 @pytest.mark.parametrize("target", TARGETS.names())
 @pytest.mark.parametrize("method", available_methods())
 def test_method_converts_to_target_with_agreement_histogram_and_size(
