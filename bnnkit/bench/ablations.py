@@ -64,28 +64,26 @@ class Comparison:
     fields: tuple = ("tflite_accuracy",)
 
 
+def _recipe(method: str, question: str) -> Comparison:
+    """``--recipe paper`` against the report's own ``budget`` cell of ``method``."""
+    return Comparison(
+        f"recipe-{method}",
+        question,
+        Side(method, method, recipe="paper"),
+        Side(method, method, in_report=True),
+    )
+
+
 def _ft(label, method, **options):
     return Side(label, method, {"finetune_epochs": FINETUNE_EPOCHS, **options}, from_float=True)
 
 
 COMPARISONS = (
-    Comparison(
-        "recipe-bwn",
-        "BWN: --recipe paper (SGD, step decay) vs budget (Adam, cosine)",
-        Side("bwn", "bwn", recipe="paper"),
-        Side("bwn", "bwn", in_report=True),
-    ),
-    Comparison(
-        "recipe-xnor",
-        "XNOR-Net: --recipe paper (Adam, step decay) vs budget",
-        Side("xnor", "xnor", recipe="paper"),
-        Side("xnor", "xnor", in_report=True),
-    ),
-    Comparison(
-        "recipe-bireal",
+    _recipe("bwn", "BWN: --recipe paper (SGD, step decay) vs budget (Adam, cosine)"),
+    _recipe("xnor", "XNOR-Net: --recipe paper (Adam, step decay) vs budget"),
+    _recipe(
+        "bireal",
         "Bi-Real: --recipe paper (ReLU -> clip -> BNN, SGD) vs budget (clip -> BNN, Adam)",
-        Side("bireal", "bireal", recipe="paper"),
-        Side("bireal", "bireal", in_report=True),
     ),
     Comparison(
         "bwn-gradient",
