@@ -42,9 +42,10 @@ the current bit. Every product with \(R G\) uses \(R G\) kept up to date compone
 component, so a component costs \(O(S N + N^2)\) per round. Layers are processed one after
 the other, each on inputs from the network whose earlier layers are already decomposed;
 then the network is fine-tuned: the binary kernels train with the straight-through sign
-from latent weights \(\pm m\) of a small magnitude \(m\) (option ``latent_magnitude``;
-at \(m = 1\), the clip limit, a fine-tuning rate of \(10^{-4}\) cannot flip a bit in a
-few thousand steps), and \(D\) stays non-negative. Option ``fit="float"`` fits the float
+from latent weights \(\pm m\) of a small magnitude \(m\) (option ``latent_magnitude``,
+default \(10^{-3}\): Adam at the fine-tuning rate \(10^{-4}\) can flip a bit in about 10
+steps; at \(m = 1\), the clip limit, it cannot in a few thousand), and \(D\) stays
+non-negative. Option ``fit="float"`` fits the float
 network's outputs \(W X_f\) instead of the partly decomposed network's own \(W X\): (3)
 then starts from \(W C^\top\), \(C = X X_f^\top\), in place of \(W G\)
 (:mod:`bnnkit.binarize.calibration`).
@@ -312,7 +313,7 @@ def binarize_sbd(
     iterations: int = 10,
     patches_per_image: int | None = 16,
     seed: int = 0,
-    latent_magnitude: float = 1e-2,
+    latent_magnitude: float = 1e-3,
     fit: str = "binarized",
 ) -> BinarizedModel:
     r"""Replace ``model``'s hidden conv/dense layers one by one by SBD's three layers.

@@ -21,6 +21,13 @@ from __future__ import annotations
 from bnnkit.methods.base import Method, Stage, get_method
 from bnnkit.recipes import BUDGET, no_paper_recipe
 
+#: Default magnitude \(m\) of the latent weights behind each bit when fine-tuning starts.
+#: Adam moves a weight by about its learning rate per step whatever the gradient's size,
+#: so a bit whose gradient keeps one sign flips after about \(m / \eta\) steps: 10 steps
+#: at the fine-tuning rate \(\eta = 10^{-4}\). At \(m = 10^{-2}\) it takes 100, more than
+#: two epochs of 5,000 images give (78 steps), and no bit flips (``results/ABLATIONS.md``).
+LATENT_MAGNITUDE = 1e-3
+
 #: Options every data-driven method takes, with their defaults.
 COMMON_OPTIONS = {
     "float_model": None,  # path of a trained float model to start from
@@ -31,7 +38,9 @@ COMMON_OPTIONS = {
     "calibration_images": 1024,
     "patches_per_image": 16,
     "iterations": 10,
-    "latent_magnitude": 1e-2,  # |latent weight| behind each bit at the start of fine-tuning
+    # |latent weight| behind each bit at the start of fine-tuning: 10 Adam steps at the
+    # fine-tuning rate (see LATENT_MAGNITUDE)
+    "latent_magnitude": LATENT_MAGNITUDE,
     "fit": "binarized",  # or "float": fit the float network's layer outputs
     "seed": 0,
 }
