@@ -44,9 +44,10 @@ Only \(G\) is needed, accumulated from calibration images by
 In the returned model each binarized layer is, with ``finetune_scale="trainable"``
 (default), a Larq ``QuantConv2D``/``QuantDense`` with the straight-through sign as kernel
 quantizer (the codes \(B\); latent weights \(m\,b_{kj}\) of a small magnitude \(m\),
-default \(10^{-3}\), so that fine-tuning can flip bits) followed by a :class:`~bnnkit.layers.ChannelScale` holding
-\(\alpha\), which fine-tuning trains (kept \(\ge 0\)); a bias \(c_j\) becomes \(c_j/\alpha_j\) on
-the conv and an activation moves after the scale, so the function is unchanged. With
+default \(10^{-3}\), so that fine-tuning can flip bits) followed by a
+:class:`~bnnkit.layers.ChannelScale` holding \(\alpha\), which fine-tuning trains (kept
+\(\ge 0\)); a bias \(c_j\) becomes \(c_j/\alpha_j\) on the conv and an activation moves after
+the scale, so the function is unchanged. With
 ``finetune_scale="bwn"`` it is one layer with BWN's per-output-channel kernel quantizer
 (:class:`bnnkit.quantizers.BWNWeightQuantizer`) and latent kernel \(\alpha_j b_j\): the
 quantized kernel is exactly the hashing result at the start, but every fine-tuning step
