@@ -274,6 +274,7 @@ def convert_cell(
 
 #: What the data-driven methods' fine-tuning stage records (bnnkit.methods._data_driven).
 STAGE_MEASUREMENTS = (
+    "float_accuracy",
     "binarized_accuracy",
     "bwn_binarized_accuracy",
     "flipped_bits",
@@ -483,10 +484,11 @@ def run_report(
 def write_report(out_dir: str | os.PathLike, data: dict, *, plots: bool = True) -> dict:
     """Add the per-row statistics and orderings to ``data`` and write ``report.json``,
     ``REPORT.md`` and the plots into ``out_dir``."""
-    from bnnkit.bench.report_md import report_markdown
+    from bnnkit.bench.report_md import layer_rows, report_markdown
     from bnnkit.bench.report_stats import orderings, summarize
 
     out_dir = Path(out_dir)
+    data["layers"] = layer_rows(data["results"])
     data["summary"] = summarize(data["results"])
     data["orderings"] = orderings(data["summary"])
     for name in ("bench.json", "imagenet.json"):

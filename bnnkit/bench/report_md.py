@@ -5,7 +5,7 @@ from __future__ import annotations
 from bnnkit.bench.latency import format_spread
 from bnnkit.bench.papers import PUBLISHED, PUBLISHED_SIZES, PUBLISHED_SPEEDUPS
 
-__all__ = ["WHY", "machine_line", "report_command", "report_markdown"]
+__all__ = ["WHY", "layer_rows", "machine_line", "report_command", "report_markdown"]
 
 #: Why an ordering that does not hold fails, when a measurement in the report explains it
 #: (keyed by ordering id, then dataset or "*"). Without an entry the report says only what
@@ -82,6 +82,13 @@ def report_markdown(data: dict) -> str:
     for dataset in dict.fromkeys(r["dataset"] for r in data["summary"]):
         lines += _dataset_section(data, dataset)
     lines += _orderings_section(data)
+    lines += [
+        "The measured effect of each option that restores or departs from a paper "
+        "(`--recipe paper` against `budget`, BWN's exact gradient, BWNH's trainable scale, "
+        "SBD's latent magnitude, fitting the float network's layer outputs): "
+        "[ABLATIONS.md](ABLATIONS.md), `python -m bnnkit.bench.ablations`.",
+        "",
+    ]
     lines += _layer_section(data)
     lines += _published_section()
     lines += _gaps_section(data)
@@ -217,11 +224,39 @@ def _dataset_section(data, dataset):
     return lines
 
 
-def _why(row):
+def _budget_why(row, summary) -> str:
+    """Why a data-driven method trails BWN, or Bi-Real XNOR-Net, after training, when the
+    report's own rows show the budget split as the cause (empty when they do not)."""
+    rows = {r["label"]: r for r in summary if r["dataset"] == row["dataset"]}
+    label = row["id"].split(">")[0]
+    r = rows.get(label)
+    if not r or row["margin"] >= 0:
+        return ""
+    stages = r.get("stage_epochs") or {}
+    if row["id"] in ("bwnh>bwn@finetuned", "sbd>bwn@finetuned") and r.get("float_accuracy"):
+        start = r["float_accuracy"]["mean"]
+        if start < row["b"]:
+            return (
+                f"{label.upper()} starts from a float network trained for "
+                f"{stages.get('float', 0)} of the {r['epochs']} epochs, at "
+                f"{100 * start:.2f}% itself, below BWN's {100 * row['b']:.2f}% after "
+                f"{r['epochs']} epochs from scratch; one fine-tuning epoch at 1e-4 cannot "
+                "close that gap."
+            )
+    if row["id"] == "bireal>xnor" and "binary" in stages:
+        return (
+            f"Bi-Real's binary network trains for {stages['binary']} of its "
+            f"{r['epochs']} epochs (the rest trains the real-valued network that "
+            f"initializes it), XNOR-Net's for all {r['epochs']}."
+        )
+    return ""
+
+
+def _why(row, summary=()):
     if row["verdict"] in ("holds", "not tested (one seed)"):
         return ""
     explained = WHY.get(row["id"], {})
-    text = explained.get(row["dataset"]) or explained.get("*")
+    text = explained.get(row["dataset"]) or explained.get("*") or _budget_why(row, summary)
     if text:
         return text
     if row["verdict"] == "does not hold (reversed)":
@@ -251,18 +286,22 @@ def _orderings_section(data):
         lines.append(
             f"| {r['dataset']} | {r['claim']} ({r['source']}) | {100 * r['a']:.2f} | "
             f"{100 * r['b']:.2f} | {100 * r['margin']:+.2f} | {100 * r['noise']:.2f} | "
-            f"**{r['verdict']}** | {_why(r)} |"
+            f"**{r['verdict']}** | {_why(r, data.get('summary', []))} |"
         )
     return lines + [""]
 
 
-def _layer_section(data):
-    results = data["results"]
-    # the layers of a HORQ run, else of an LCE run, else of any run
+def layer_rows(results: list[dict]) -> list[dict]:
+    """The layer table the per-layer section shows: a HORQ run's, else an LCE run's, else
+    any run's (``report.json`` keeps it as ``layers``)."""
     candidates = [r.get("layers") for r in results if r["method"] == "horq"]
     candidates += [r.get("layers") for r in results if r["target"] == "lce"]
     candidates += [r.get("layers") for r in results]
-    rows: list = next((layers for layers in candidates if layers), [])
+    return next((layers for layers in candidates if layers), [])
+
+
+def _layer_section(data):
+    rows = data.get("layers") or layer_rows(data["results"])
     lines = [
         "## The papers' per-layer predictions for our LeNet",
         "",

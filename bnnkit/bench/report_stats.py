@@ -25,6 +25,7 @@ AVERAGED = (
     "tflite_accuracy",
     "agreement",
     "train_seconds",
+    "float_accuracy",
     "binarized_accuracy",
     "bwn_binarized_accuracy",
     "flipped_bits",

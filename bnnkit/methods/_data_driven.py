@@ -10,6 +10,7 @@ comparison gives every method the same budget: the float stage gets
 ``float_model`` every epoch goes to fine-tuning.
 
 What the fine-tuning stage records in ``metrics.json`` (``stages[1]``):
+``float_accuracy`` (test accuracy of the float network it starts from),
 ``binarized_accuracy`` (test accuracy right after binarization, before any fine-tuning),
 the same for BWN's sign/mean binarization of the same float network
 (``bwn_binarized_accuracy``), the bits that flipped during fine-tuning (``flipped_bits``
@@ -113,6 +114,7 @@ class DataDrivenMethod(Method):
             self.last_binarization = result  # per-layer errors, for reports and tests
             state["signs"] = binary_kernel_signs(result.model)
             state["start"] = {
+                "float_accuracy": evaluate_accuracy(previous, dataset),
                 "binarized_accuracy": evaluate_accuracy(result.model, dataset),
                 "layer_relative_error": {r.layer: r.relative_error for r in result.layers},
                 **self.extra_start_measurements(previous, images, dataset),

@@ -203,6 +203,7 @@ def test_fine_tuning_flips_bits_from_the_default_latents_but_not_from_the_clip_l
         report = stage.report(model)
         assert 0.0 < report["binarized_accuracy"] <= 1.0
         assert 0.0 < report["bwn_binarized_accuracy"] <= 1.0
+        assert 0.0 < report["float_accuracy"] <= 1.0
         flips[magnitude] = report["flipped_bits"]
         assert report["binary_weights"] > 0
         assert sum(report["per_layer"].values()) == report["flipped_bits"]

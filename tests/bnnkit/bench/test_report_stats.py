@@ -58,3 +58,31 @@ def test_summary_has_one_row_per_dataset_and_label_and_orderings_use_it():
 
 def test_one_seed_is_not_tested_against_a_spread_it_does_not_have():
     assert compare(mean_std([0.99]), mean_std([0.90]))["verdict"] == "not tested (one seed)"
+
+
+def _finetuned_summary(float_start):
+    cells = []
+    for seed, (bwn, bwnh) in enumerate([(0.95, 0.93), (0.96, 0.935), (0.955, 0.925)]):
+        cells.append(_cell("bwn", seed, bwn, epochs=2, stage_epochs={"train": 2}))
+        cells.append(_cell("bwnh", seed, bwnh, epochs=2, float_accuracy=float_start + seed / 1000,
+                           stage_epochs={"float": 1, "binarize": 1}))
+    summary = summarize(cells)
+    row = next(o for o in orderings(summary) if o["id"] == "bwnh>bwn@finetuned")
+    return row, summary
+
+
+def test_a_data_driven_method_behind_bwn_is_explained_by_its_float_start_when_it_is_lower():
+    from bnnkit.bench.report_md import _why
+
+    row, summary = _finetuned_summary(0.87)
+    assert row["verdict"] == "does not hold (reversed)"
+    why = _why(row, summary)
+    assert "trained for 1 of the 2 epochs, at 87.10% itself, below BWN's 95.50%" in why
+
+
+def test_the_float_start_is_no_explanation_when_it_was_above_bwn():
+    from bnnkit.bench.report_md import _why
+
+    row, summary = _finetuned_summary(0.97)
+    assert _why(row, summary) == (
+        "The second is ahead by more than the seed-to-seed spread on this data.")
