@@ -393,10 +393,17 @@ def _run_stage(run: _Run, index: int, count: int, stage: Stage, previous):
             "images_seen": run.stage_steps(stage) * run.config.batch_size,
             "seconds": round(time.perf_counter() - started, 2),
             "recipe": (stage.recipe or run.recipe).describe(),
+            "learning_rate": _learning_rate(run, stage),  # the rate used: the recipe's or not
             **(stage.report(model) if stage.report else {}),
         }
     )
     return model
+
+
+def _learning_rate(run: _Run, stage: Stage) -> float:
+    """The stage's initial learning rate: its own, else the run's, else its recipe's."""
+    recipe = stage.recipe or run.recipe
+    return stage.learning_rate or run.config.learning_rate or recipe.learning_rate
 
 
 def _compile(run: _Run, stage: Stage, previous):
@@ -406,8 +413,7 @@ def _compile(run: _Run, stage: Stage, previous):
     with run.strategy.scope():
         model: Any = stage.build(previous, run.dataset)
         recipe = stage.recipe or run.recipe
-        rate = stage.learning_rate or run.config.learning_rate or recipe.learning_rate
-        optimizer = recipe.make_optimizer(rate, run.stage_steps(stage))
+        optimizer = recipe.make_optimizer(_learning_rate(run, stage), run.stage_steps(stage))
         model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])
         optimizer.build(model.trainable_variables)
         epoch_variable = tf.Variable(0, dtype=tf.int64, trainable=False)

@@ -32,7 +32,7 @@ def tiny_run(tmp_path_factory, mnist_dir):
     runs = tmp_path_factory.mktemp("runs")
     result = bnnkit_cli("train", "--method", "bnn", "--data-dir", mnist_dir, "--epochs", 1,
                         "--train-limit", 512, "--test-limit", 256, "--runs-dir", runs,
-                        "--name", "tiny", "--json")
+                        "--name", "tiny", "--lr", 3e-3, "--json")
     assert result.returncode == 0, result.stderr[-3000:]
     return runs / "tiny", json.loads(result.stdout[result.stdout.index("{"):])
 
@@ -47,6 +47,8 @@ def test_train_writes_a_reloadable_run(tiny_run, mnist_small, tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics == {k: v for k, v in printed.items() if k != "run_dir"}
     assert metrics["train_images"] == 512 and metrics["test_images"] == 256
+    (stage,) = metrics["stages"]
+    assert stage["learning_rate"] == 3e-3 != stage["recipe"]["learning_rate"]  # the rate used
     history = json.loads((run_dir / "history.json").read_text())
     assert [record["epoch"] for record in history["train"]] == [1]
     x = mnist_small.normalize(mnist_small.x_test[:256])
