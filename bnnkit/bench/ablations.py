@@ -36,7 +36,22 @@ from pathlib import Path
 
 from bnnkit.bench.report import DEFAULT_DATASETS, RunSpec, Variant, run_one
 
-__all__ = ["COMPARISONS", "Comparison", "Side", "markdown", "run_ablations", "summarize"]
+__all__ = [
+    "COMPARISONS",
+    "VERDICTS",
+    "Comparison",
+    "Side",
+    "markdown",
+    "run_ablations",
+    "summarize",
+]
+
+#: An ablation's verdict, from :func:`bnnkit.bench.report_stats.compare`'s on "first > second".
+VERDICTS = {
+    "holds": "first ahead",
+    "does not hold": "within 1 std",
+    "does not hold (reversed)": "second ahead",
+}
 
 #: Fine-tuning epochs of the data-driven comparisons.
 FINETUNE_EPOCHS = 2
@@ -273,7 +288,7 @@ def summarize(chosen, cells, runs_dir, datasets, seeds, epochs, limits) -> list[
                             {
                                 "margin": verdict["margin"],
                                 "noise": verdict["noise"],
-                                "verdict": verdict["verdict"],
+                                "verdict": VERDICTS.get(verdict["verdict"], verdict["verdict"]),
                             }
                             if verdict
                             else {}
@@ -301,8 +316,10 @@ def markdown(data: dict) -> str:
         f"(recipe comparisons: {data['recipe_epochs']} epochs each side; data-driven "
         f"comparisons: {data['finetune_epochs']} fine-tuning epochs from the report's "
         "float model of the same dataset and seed). Produced by "
-        "`python -m bnnkit.bench.ablations`; the data is in `ablations.json`. 'holds' = "
-        "the first side is ahead by more than one standard deviation of the difference.",
+        "`python -m bnnkit.bench.ablations`; the data is in `ablations.json`. Mean ± sample "
+        "std over the seeds; 'first ahead' / 'second ahead' = by more than one standard "
+        "deviation of the difference, sqrt(s1^2 + s2^2); 'within 1 std' = no difference "
+        "beyond the seed-to-seed spread.",
         "",
         "| comparison | dataset | measure | first | second | margin | verdict |",
         "|---|---|---|---|---|---|---|",

@@ -200,13 +200,14 @@ def _dataset_section(data, dataset):
     data_driven = [r for r in rows if r.get("binarized_accuracy")]
     if data_driven:
         lines += [
-            f"Data-driven methods on {dataset}: test accuracy right after binarizing "
-            "the float network (before fine-tuning), BWN's sign/mean binarization of "
+            f"Data-driven methods on {dataset}: test accuracy of the float network they "
+            "start from, right after binarizing it (before fine-tuning), BWN's sign/mean "
+            "binarization of "
             "the same float network, and the bits that flipped during fine-tuning.",
             "",
-            "| row | right after binarization % | BWN of the same float net % | after "
-            "fine-tuning % | bits flipped (of binary weights) |",
-            "|---|---|---|---|---|",
+            "| row | float start % | right after binarization % | BWN of the same float "
+            "net % | after fine-tuning % | bits flipped (of binary weights) |",
+            "|---|---|---|---|---|---|",
         ]
         for r in data_driven:
             flips = r.get("flipped_bits")
@@ -216,7 +217,8 @@ def _dataset_section(data, dataset):
                 else "-"
             )
             lines.append(
-                f"| {r['label']} | {_ms(r['binarized_accuracy'])} | "
+                f"| {r['label']} | {_ms(r.get('float_accuracy'))} | "
+                f"{_ms(r['binarized_accuracy'])} | "
                 f"{_ms(r.get('bwn_binarized_accuracy'))} | "
                 f"{_ms(r['tflite_accuracy'])} | {flipped} |"
             )
