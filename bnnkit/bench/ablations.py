@@ -41,6 +41,7 @@ __all__ = [
     "VERDICTS",
     "Comparison",
     "Side",
+    "command",
     "markdown",
     "run_ablations",
     "summarize",
@@ -306,6 +307,16 @@ def _cell(stat, key):
     return f"{scale * stat['mean']:,.{digits}f} ± {scale * stat['std']:,.{digits}f} (n={stat['n']})"
 
 
+def command(data: dict) -> str:
+    """The command line that reproduces ``data`` (the report's runs are reused)."""
+    words = ["python -m bnnkit.bench.ablations", "--datasets", *data["datasets"]]
+    words += ["--seeds", str(len(data["seeds"])), "--epochs", str(data["epochs"])]
+    for flag, key in (("--train-limit", "train_limit"), ("--test-limit", "test_limit")):
+        if data.get(key):
+            words += [flag, str(data[key])]
+    return " ".join(words)
+
+
 def markdown(data: dict) -> str:
     lines = [
         "# Ablations: the measured effect of bnnkit's options",
@@ -316,7 +327,7 @@ def markdown(data: dict) -> str:
         f"(recipe comparisons: {data['recipe_epochs']} epochs each side; data-driven "
         f"comparisons: {data['finetune_epochs']} fine-tuning epochs from the report's "
         "float model of the same dataset and seed). Produced by "
-        "`python -m bnnkit.bench.ablations`; the data is in `ablations.json`. Mean ± sample "
+        f"`{command(data)}`; the data is in `ablations.json`. Mean ± sample "
         "std over the seeds; 'first ahead' / 'second ahead' = by more than one standard "
         "deviation of the difference, sqrt(s1^2 + s2^2); 'within 1 std' = no difference "
         "beyond the seed-to-seed spread.",

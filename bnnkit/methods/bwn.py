@@ -6,8 +6,9 @@ weights happen to be +-alpha (LCE makes no ``LceBconv2d`` from it).
 
 Option ``gradient``: the backward pass of the weight quantizer, ``"paper"`` (the formula
 as printed, a known erratum) or ``"exact"`` (the derivative through alpha); see
-:func:`bnnkit.quantizers.bwn_weight`. The default is the one measured to train better
-(``results/ablations.json``).
+:func:`bnnkit.quantizers.bwn_weight`. The default stays the paper's: measured side by side
+(comparison ``bwn-gradient`` of ``results/ABLATIONS.md``, 3 seeds on MNIST and
+Fashion-MNIST), the exact gradient does not train better beyond one standard deviation.
 
 # References
 - Rastegari, Ordonez, Redmon, Farhadi. XNOR-Net: ImageNet Classification Using Binary

@@ -95,3 +95,24 @@ def test_summarize_gives_the_verdict_beyond_one_standard_deviation(tmp_path, a, 
     (row,) = ablations.summarize([comparison], cells, tmp_path, ["mnist"], 3, 2, (None, None))
     assert row["verdict"] == verdict
     assert row["a"]["n"] == row["b"]["n"] == 3
+
+
+def test_bwn_keeps_the_papers_gradient_unless_the_exact_one_measured_better():
+    from bnnkit.methods import get_method
+
+    rows = [c for c in _committed()["comparisons"] if c["id"] == "bwn-gradient"]
+    assert len(rows) == 2
+    exact_better = all(row["verdict"] == "first ahead" for row in rows)
+    assert get_method("bwn").options["gradient"] == ("exact" if exact_better else "paper")
+
+
+def test_the_stated_command_parses_to_what_the_committed_results_ran(monkeypatch):
+    data = _committed()
+    stated = ablations.command(data)
+    assert f"`{stated}`" in (RESULTS / "ABLATIONS.md").read_text()
+    seen = {}
+    monkeypatch.setattr(ablations, "run_ablations", lambda out, **kw: seen.update(kw))
+    ablations.main(stated.split()[3:])
+    assert seen["datasets"] == data["datasets"]
+    assert (seen["seeds"], seen["epochs"]) == (len(data["seeds"]), data["epochs"])
+    assert (seen["train_limit"], seen["test_limit"]) == (data["train_limit"], data["test_limit"])
