@@ -280,6 +280,7 @@ STAGE_MEASUREMENTS = (
     "flipped_bits",
     "binary_weights",
     "flipped_fraction",
+    "layer_relative_error",
 )
 
 

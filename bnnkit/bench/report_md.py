@@ -245,6 +245,20 @@ def _budget_why(row, summary) -> str:
                 f"{r['epochs']} epochs from scratch; one fine-tuning epoch at 1e-4 cannot "
                 "close that gap."
             )
+    if row["id"] == "sbd>bwnh@binarized" and "bwnh" in rows:
+        sbd = r.get("layer_relative_error") or {}
+        bwnh = rows["bwnh"].get("layer_relative_error") or {}
+        worse = [
+            f"{layer} {100 * sbd[layer]['mean']:.1f}% against {100 * bwnh[layer]['mean']:.1f}%"
+            for layer in sbd
+            if sbd[layer] and (bwnh.get(layer) or {}).get("mean", 1.0) < sbd[layer]["mean"]
+        ]
+        if worse:
+            return (
+                "With as many binary weights, SBD's decomposition leaves a larger relative "
+                "squared error of the layer outputs on the calibration images, "
+                f"|WX - W'X|^2 / |WX|^2, than BWNH's hashing: {'; '.join(worse)}."
+            )
     if row["id"] == "bireal>xnor" and "binary" in stages:
         return (
             f"Bi-Real's binary network trains for {stages['binary']} of its "

@@ -78,6 +78,12 @@ def summarize(results: list[dict]) -> list[dict]:
         row = {"dataset": dataset, "label": label, "seeds": [c["seed"] for c in cells]}
         row.update({key: cells[0].get(key) for key in CONSTANT})
         row.update({key: mean_std(c.get(key) for c in cells) for key in AVERAGED})
+        layers = dict.fromkeys(k for c in cells for k in c.get("layer_relative_error") or {})
+        if layers:  # data-driven rows: each binarized layer's relative output error
+            row["layer_relative_error"] = {
+                layer: mean_std((c.get("layer_relative_error") or {}).get(layer) for c in cells)
+                for layer in layers
+            }
         summary.append(row)
     return summary
 

@@ -86,3 +86,21 @@ def test_the_float_start_is_no_explanation_when_it_was_above_bwn():
     row, summary = _finetuned_summary(0.97)
     assert _why(row, summary) == (
         "The second is ahead by more than the seed-to-seed spread on this data.")
+
+
+def test_sbd_behind_bwnh_after_binarization_names_the_layers_it_fits_worse():
+    from bnnkit.bench.report_md import _why
+
+    cells = []
+    for seed in range(3):
+        cells.append(_cell("bwnh", seed, 0.9, binarized_accuracy=0.84 + seed / 100,
+                           layer_relative_error={"conv": 0.03, "fc": 0.005}))
+        cells.append(_cell("sbd", seed, 0.9, binarized_accuracy=0.80 + seed / 100,
+                           layer_relative_error={"conv": 0.06 + seed / 100, "fc": 0.004}))
+    summary = summarize(cells)
+    sbd = next(r for r in summary if r["label"] == "sbd")
+    assert sbd["layer_relative_error"]["conv"]["mean"] == pytest.approx(0.07)
+    row = next(o for o in orderings(summary) if o["id"] == "sbd>bwnh@binarized")
+    assert row["verdict"] == "does not hold (reversed)"
+    why = _why(row, summary)
+    assert "conv 7.0% against 3.0%" in why and "fc" not in why.split(":")[-1]
