@@ -496,6 +496,9 @@ def write_report(out_dir: str | os.PathLike, data: dict, *, plots: bool = True) 
         path = out_dir / name
         if path.is_file():
             data[name.split(".")[0]] = json.loads(path.read_text())
+    if (out_dir / "ablations.json").is_file():  # the comparisons the "why" column cites
+        ablations = json.loads((out_dir / "ablations.json").read_text())
+        data["ablations"] = {k: ablations[k] for k in ("recipe_epochs", "comparisons")}
     if plots and data["results"]:
         from bnnkit.bench.plots import plot_report
 

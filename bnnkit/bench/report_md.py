@@ -226,10 +226,28 @@ def _dataset_section(data, dataset):
     return lines
 
 
-def _budget_why(row, summary) -> str:
-    """Why a data-driven method trails BWN, or Bi-Real XNOR-Net, after training, when the
-    report's own rows show the budget split as the cause (empty when they do not)."""
+def _ablation_side(ablations, comparison_id, dataset, side) -> dict | None:
+    """``{"stat", "epochs"}`` of one side's accuracy in ``ablations.json``, if measured."""
+    wanted = (comparison_id, dataset, "tflite_accuracy")
+    for c in (ablations or {}).get("comparisons", []):
+        if (c["id"], c["dataset"], c["field"]) == wanted and c.get(side) and c[side]["n"] > 1:
+            return {"stat": c[side], "epochs": ablations.get("recipe_epochs")}
+    return None
+
+
+def _budget_why(row, summary, ablations=None) -> str:
+    """Why an ordering fails for a reason of the budget, when the report's rows (or the
+    ablations' longer runs) show it: a data-driven method's float start below BWN, SBD's
+    larger layer errors, Bi-Real's binary epochs, BWN still converging (empty otherwise)."""
     rows = {r["label"]: r for r in summary if r["dataset"] == row["dataset"]}
+    if row["id"] == "bwn~float" and "float" in rows:
+        longer = _ablation_side(ablations, "recipe-bwn", row["dataset"], "b")
+        if longer and longer["stat"]["mean"] > rows["float"]["tflite_accuracy"]["mean"]:
+            return (
+                f"BWN is still converging at this budget: trained for {longer['epochs']} "
+                f"epochs it reaches {_ms(longer['stat'])}%, above this float row "
+                "(ABLATIONS.md, recipe-bwn)."
+            )
     label = row["id"].split(">")[0]
     r = rows.get(label)
     if not r or row["margin"] >= 0:
@@ -256,8 +274,8 @@ def _budget_why(row, summary) -> str:
         if worse:
             return (
                 "With as many binary weights, SBD's decomposition leaves a larger relative "
-                "squared error of the layer outputs on the calibration images, "
-                f"|WX - W'X|^2 / |WX|^2, than BWNH's hashing: {'; '.join(worse)}."
+                "squared error of the layer outputs on the calibration images than BWNH's "
+                f"hashing: {'; '.join(worse)}."
             )
     if row["id"] == "bireal>xnor" and "binary" in stages:
         return (
@@ -268,11 +286,13 @@ def _budget_why(row, summary) -> str:
     return ""
 
 
-def _why(row, summary=()):
+def _why(row, summary=(), ablations=None):
     if row["verdict"] in ("holds", "not tested (one seed)"):
         return ""
     explained = WHY.get(row["id"], {})
-    text = explained.get(row["dataset"]) or explained.get("*") or _budget_why(row, summary)
+    text = (
+        explained.get(row["dataset"]) or explained.get("*") or _budget_why(row, summary, ablations)
+    )
     if text:
         return text
     if row["verdict"] == "does not hold (reversed)":
@@ -302,7 +322,7 @@ def _orderings_section(data):
         lines.append(
             f"| {r['dataset']} | {r['claim']} ({r['source']}) | {100 * r['a']:.2f} | "
             f"{100 * r['b']:.2f} | {100 * r['margin']:+.2f} | {100 * r['noise']:.2f} | "
-            f"**{r['verdict']}** | {_why(r, data.get('summary', []))} |"
+            f"**{r['verdict']}** | {_why(r, data.get('summary', []), data.get('ablations'))} |"
         )
     return lines + [""]
 

@@ -104,3 +104,26 @@ def test_sbd_behind_bwnh_after_binarization_names_the_layers_it_fits_worse():
     assert row["verdict"] == "does not hold (reversed)"
     why = _why(row, summary)
     assert "conv 7.0% against 3.0%" in why and "fc" not in why.split(":")[-1]
+
+
+def test_bwn_behind_float_is_explained_by_the_longer_run_only_when_that_run_caught_up():
+    from bnnkit.bench.report_md import _why
+
+    cells = []
+    for seed in range(3):
+        cells.append(_cell("float", seed, 0.865 + seed / 1000))
+        cells.append(_cell("bwn", seed, 0.83 + seed / 1000))
+    summary = summarize(cells)
+    row = next(o for o in orderings(summary) if o["id"] == "bwn~float")
+    assert row["verdict"] == "does not hold"
+
+    def ablations(values):
+        side = mean_std(values)
+        return {"recipe_epochs": 5, "comparisons": [
+            {"id": "recipe-bwn", "dataset": "mnist", "field": "tflite_accuracy", "b": side}]}
+
+    why = _why(row, summary, ablations([0.87, 0.871, 0.872]))
+    assert why.startswith("BWN is still converging at this budget: trained for 5 epochs "
+                          "it reaches 87.10 ± 0.10%")
+    assert _why(row, summary, ablations([0.84, 0.85, 0.845])) == (
+        "The gap is larger than the seed-to-seed spread.")
