@@ -235,55 +235,80 @@ def _ablation_side(ablations, comparison_id, dataset, side) -> dict | None:
     return None
 
 
-def _budget_why(row, summary, ablations=None) -> str:
-    """Why an ordering fails for a reason of the budget, when the report's rows (or the
-    ablations' longer runs) show it: a data-driven method's float start below BWN, SBD's
-    larger layer errors, Bi-Real's binary epochs, BWN still converging (empty otherwise)."""
-    rows = {r["label"]: r for r in summary if r["dataset"] == row["dataset"]}
-    if row["id"] == "bwn~float" and "float" in rows:
-        longer = _ablation_side(ablations, "recipe-bwn", row["dataset"], "b")
-        if longer and longer["stat"]["mean"] > rows["float"]["tflite_accuracy"]["mean"]:
-            return (
-                f"BWN is still converging at this budget: trained for {longer['epochs']} "
-                f"epochs it reaches {_ms(longer['stat'])}%, above this float row "
-                "(ABLATIONS.md, recipe-bwn)."
-            )
-    label = row["id"].split(">")[0]
-    r = rows.get(label)
-    if not r or row["margin"] >= 0:
+def _float_start(row, rows, ablations) -> str:
+    r = rows[row["id"].split(">")[0]]
+    start, stages = r.get("float_accuracy"), r.get("stage_epochs") or {}
+    if not start or start["mean"] >= row["b"]:
         return ""
+    return (
+        f"{r['label'].upper()} starts from a float network trained for "
+        f"{stages.get('float', 0)} of the {r['epochs']} epochs, at {100 * start['mean']:.2f}% "
+        f"itself, below BWN's {100 * row['b']:.2f}% after {r['epochs']} epochs from scratch; "
+        f"{stages.get('binarize', 0)} fine-tuning epoch(s) do not close that gap."
+    )
+
+
+def _layer_errors(row, rows, ablations) -> str:
+    sbd = rows["sbd"].get("layer_relative_error") or {}
+    bwnh = (rows.get("bwnh") or {}).get("layer_relative_error") or {}
+    worse = [
+        f"{layer} {100 * sbd[layer]['mean']:.1f}% against {100 * bwnh[layer]['mean']:.1f}%"
+        for layer in sbd
+        if sbd[layer] and bwnh.get(layer) and bwnh[layer]["mean"] < sbd[layer]["mean"]
+    ]
+    if not worse:
+        return ""
+    return (
+        "With as many binary weights, SBD's decomposition leaves a larger relative squared "
+        "error of the layer outputs on the calibration images than BWNH's hashing: "
+        f"{'; '.join(worse)}."
+    )
+
+
+def _binary_epochs(row, rows, ablations) -> str:
+    r = rows["bireal"]
     stages = r.get("stage_epochs") or {}
-    if row["id"] in ("bwnh>bwn@finetuned", "sbd>bwn@finetuned") and r.get("float_accuracy"):
-        start = r["float_accuracy"]["mean"]
-        if start < row["b"]:
-            return (
-                f"{label.upper()} starts from a float network trained for "
-                f"{stages.get('float', 0)} of the {r['epochs']} epochs, at "
-                f"{100 * start:.2f}% itself, below BWN's {100 * row['b']:.2f}% after "
-                f"{r['epochs']} epochs from scratch; one fine-tuning epoch at 1e-4 cannot "
-                "close that gap."
-            )
-    if row["id"] == "sbd>bwnh@binarized" and "bwnh" in rows:
-        sbd = r.get("layer_relative_error") or {}
-        bwnh = rows["bwnh"].get("layer_relative_error") or {}
-        worse = [
-            f"{layer} {100 * sbd[layer]['mean']:.1f}% against {100 * bwnh[layer]['mean']:.1f}%"
-            for layer in sbd
-            if sbd[layer] and (bwnh.get(layer) or {}).get("mean", 1.0) < sbd[layer]["mean"]
-        ]
-        if worse:
-            return (
-                "With as many binary weights, SBD's decomposition leaves a larger relative "
-                "squared error of the layer outputs on the calibration images than BWNH's "
-                f"hashing: {'; '.join(worse)}."
-            )
-    if row["id"] == "bireal>xnor" and "binary" in stages:
-        return (
-            f"Bi-Real's binary network trains for {stages['binary']} of its "
-            f"{r['epochs']} epochs (the rest trains the real-valued network that "
-            f"initializes it), XNOR-Net's for all {r['epochs']}."
-        )
-    return ""
+    if "binary" not in stages:
+        return ""
+    return (
+        f"Bi-Real's binary network trains for {stages['binary']} of its {r['epochs']} epochs "
+        "(the rest trains the real-valued network that initializes it), XNOR-Net's for all "
+        f"{r['epochs']}."
+    )
+
+
+def _still_converging(row, rows, ablations) -> str:
+    longer = _ablation_side(ablations, "recipe-bwn", row["dataset"], "b")
+    if not longer or longer["stat"]["mean"] <= rows["float"]["tflite_accuracy"]["mean"]:
+        return ""
+    return (
+        f"BWN is still converging at this budget: trained for {longer['epochs']} epochs it "
+        f"reaches {_ms(longer['stat'])}%, above this float row (ABLATIONS.md, recipe-bwn)."
+    )
+
+
+#: Ordering id -> (rows it reads, the function that explains a failure from them).
+_EXPLAINERS = {
+    "bwnh>bwn@finetuned": (("bwnh",), _float_start),
+    "sbd>bwn@finetuned": (("sbd",), _float_start),
+    "sbd>bwnh@binarized": (("sbd",), _layer_errors),
+    "bireal>xnor": (("bireal",), _binary_epochs),
+    "bwn~float": (("float",), _still_converging),
+}
+
+
+def _budget_why(row, summary, ablations=None) -> str:
+    """Why an ordering fails, when the report's rows (or the ablations' longer runs) show
+    it: a data-driven method's float start below BWN, SBD's larger layer errors, Bi-Real's
+    binary epochs, BWN still converging (empty otherwise). "A > B" orderings are explained
+    only when A is behind."""
+    needed, explain = _EXPLAINERS.get(row["id"], ((), None))
+    rows = {r["label"]: r for r in summary if r["dataset"] == row["dataset"]}
+    if explain is None or any(label not in rows for label in needed):
+        return ""
+    if row["kind"] == "greater" and row["margin"] >= 0:
+        return ""
+    return explain(row, rows, ablations)
 
 
 def _why(row, summary=(), ablations=None):
