@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bnnkit.bench.report import DEFAULT_DATASETS, RunSpec, Variant, run_one
+from bnnkit.bench.report_md import limit_flags
 
 __all__ = [
     "COMPARISONS",
@@ -311,10 +312,7 @@ def command(data: dict) -> str:
     """The command line that reproduces ``data`` (the report's runs are reused)."""
     words = ["python -m bnnkit.bench.ablations", "--datasets", *data["datasets"]]
     words += ["--seeds", str(len(data["seeds"])), "--epochs", str(data["epochs"])]
-    for flag, key in (("--train-limit", "train_limit"), ("--test-limit", "test_limit")):
-        if data.get(key):
-            words += [flag, str(data[key])]
-    return " ".join(words)
+    return " ".join(words + limit_flags(data))
 
 
 def markdown(data: dict) -> str:

@@ -5,12 +5,7 @@ from __future__ import annotations
 from bnnkit.bench.latency import format_spread
 from bnnkit.bench.papers import PUBLISHED, PUBLISHED_SIZES, PUBLISHED_SPEEDUPS
 
-__all__ = ["WHY", "layer_rows", "machine_line", "report_command", "report_markdown"]
-
-#: Why an ordering that does not hold fails, when a measurement in the report explains it
-#: (keyed by ordering id, then dataset or "*"). Without an entry the report says only what
-#: the numbers say.
-WHY: dict[str, dict[str, str]] = {}
+__all__ = ["layer_rows", "limit_flags", "machine_line", "report_command", "report_markdown"]
 
 
 def _pct(value):
@@ -39,6 +34,15 @@ def machine_line(machine: dict) -> str:
     )
 
 
+def limit_flags(budget: dict) -> list[str]:
+    """``--train-limit N --test-limit M`` of a run's budget (only the limits it had)."""
+    flags = []
+    for flag, key in (("--train-limit", "train_limit"), ("--test-limit", "test_limit")):
+        if budget.get(key):
+            flags += [flag, str(budget[key])]
+    return flags
+
+
 def report_command(budget: dict) -> str:
     """The ``bnnkit report`` command line that produces a report of ``budget``."""
     parts = ["bnnkit report", "--datasets", *budget["datasets"]]
@@ -46,9 +50,7 @@ def report_command(budget: dict) -> str:
         parts += ["--epochs", str(budget["epochs"])]
     if budget.get("recipe", "budget") != "budget":
         parts += ["--recipe", budget["recipe"]]
-    for flag, key in (("--train-limit", "train_limit"), ("--test-limit", "test_limit")):
-        if budget.get(key):
-            parts += [flag, str(budget[key])]
+    parts += limit_flags(budget)
     seeds = budget.get("seeds") or [0]
     if seeds[0]:
         parts += ["--seed", str(seeds[0])]
@@ -314,10 +316,7 @@ def _budget_why(row, summary, ablations=None) -> str:
 def _why(row, summary=(), ablations=None):
     if row["verdict"] in ("holds", "not tested (one seed)"):
         return ""
-    explained = WHY.get(row["id"], {})
-    text = (
-        explained.get(row["dataset"]) or explained.get("*") or _budget_why(row, summary, ablations)
-    )
+    text = _budget_why(row, summary, ablations)
     if text:
         return text
     if row["verdict"] == "does not hold (reversed)":
@@ -362,7 +361,7 @@ def layer_rows(results: list[dict]) -> list[dict]:
 
 
 def _layer_section(data):
-    rows = data.get("layers") or layer_rows(data["results"])
+    rows = data.get("layers") or []  # write_report keeps them
     lines = [
         "## The papers' per-layer predictions for our LeNet",
         "",
